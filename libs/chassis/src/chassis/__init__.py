@@ -1,0 +1,89 @@
+"""Bazaar's service chassis: what every service gets, and no business logic.
+
+create_service_app(settings, ...)   the one "service defaults" call
+serve(app, settings)                uvicorn with uvloop + httptools
+Settings: ServiceSettings, DatabaseSettings, AuthSettings
+Errors:   Problem and its subclasses (problem+json)
+Data:     Database, upgrade_to_head_async, migrations_check, database_check
+Auth:     TokenVerifier, RemoteJwks, StaticJwks, Principal, CurrentPrincipal, require_role,
+          TokenSigner
+Calls:    ServiceClient, UpstreamResponse, UpstreamError, UpstreamUnavailable
+"""
+
+from .app import create_service_app
+from .auth import (
+    CurrentPrincipal,
+    Principal,
+    RemoteJwks,
+    StaticJwks,
+    TokenVerifier,
+    authenticated,
+    bearer_token,
+    require_role,
+)
+from .db import Database
+from .errors import (
+    PROBLEM_JSON,
+    BadRequest,
+    Conflict,
+    Forbidden,
+    NotFound,
+    PayloadTooLarge,
+    Problem,
+    ServiceUnavailable,
+    Unauthorized,
+    Unprocessable,
+    problem_response,
+)
+from .health import database_check, migrations_check, register_readiness
+from .http_client import ServiceClient, UpstreamError, UpstreamResponse, UpstreamUnavailable
+from .logs import configure_logging, get_logger
+from .middleware import REQUEST_ID_HEADER, current_request_id
+from .migrations import run_env, upgrade_to_head_async
+from .server import serve
+from .settings import AuthSettings, DatabaseSettings, ServiceSettings
+from .signing import TokenSigner, generate_private_key_pem, load_private_key
+
+__all__ = [
+    "PROBLEM_JSON",
+    "REQUEST_ID_HEADER",
+    "AuthSettings",
+    "BadRequest",
+    "Conflict",
+    "CurrentPrincipal",
+    "Database",
+    "DatabaseSettings",
+    "Forbidden",
+    "NotFound",
+    "PayloadTooLarge",
+    "Principal",
+    "Problem",
+    "RemoteJwks",
+    "ServiceClient",
+    "ServiceSettings",
+    "ServiceUnavailable",
+    "StaticJwks",
+    "TokenSigner",
+    "TokenVerifier",
+    "Unauthorized",
+    "Unprocessable",
+    "UpstreamError",
+    "UpstreamResponse",
+    "UpstreamUnavailable",
+    "authenticated",
+    "bearer_token",
+    "configure_logging",
+    "create_service_app",
+    "current_request_id",
+    "database_check",
+    "generate_private_key_pem",
+    "get_logger",
+    "load_private_key",
+    "migrations_check",
+    "problem_response",
+    "register_readiness",
+    "require_role",
+    "run_env",
+    "serve",
+    "upgrade_to_head_async",
+]

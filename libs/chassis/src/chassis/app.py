@@ -1,0 +1,129 @@
+"""The one call that gives a service its defaults (as eShop's ``AddServiceDefaults``).
+
+``create_service_app`` returns a FastAPI app with JSON logs, request ids, a body size cap,
+problem+json errors, ``/health`` and ``/ready``, bearer-token verification when a verifier is
+given, and an OpenAPI document whose error responses are all problem+json.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+
+from .auth import TokenVerifier
+from .errors import PROBLEM_JSON, install_problem_handlers
+from .health import health_router
+from .logs import configure_logging, get_logger
+from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware
+from .settings import ServiceSettings
+
+Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "title": "Problem",
+    "type": "object",
+    "description": "An RFC 9457 problem detail.",
+    "properties": {
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+        "instance": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": {"type": "string"},
+                    "message": {"type": "string"},
+                    "type": {"type": "string"},
+                },
+            },
+        },
+    },
+    "required": ["type", "title", "status"],
+}
+_QUIET_PATHS = frozenset({"/health", "/ready", "/metrics"})
+
+
+def _problem_openapi(
+    app: FastAPI, build: Callable[[], dict[str, Any]]
+) -> Callable[[], dict[str, Any]]:
+    """Every 4xx/5xx in the document points at the one Problem schema, as the handlers answer."""
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema:
+            return app.openapi_schema
+        schema = build()
+        content = {PROBLEM_JSON: {"schema": {"$ref": "#/components/schemas/Problem"}}}
+        for operations in schema.get("paths", {}).values():
+            for operation in operations.values():
+                for code, response in operation.get("responses", {}).items():
+                    if code[0] in "45":
+                        response["content"] = content
+                        if code == "422":
+                            response["description"] = "Invalid request"
+        schemas = schema.setdefault("components", {}).setdefault("schemas", {})
+        schemas.pop("HTTPValidationError", None)
+        schemas.pop("ValidationError", None)
+        schemas["Problem"] = PROBLEM_SCHEMA
+        app.openapi_schema = schema
+        return schema
+
+    return openapi
+
+
+def create_service_app(
+    settings: ServiceSettings,
+    *,
+    title: str,
+    description: str = "",
+    routers: Sequence[APIRouter] = (),
+    lifespan: Lifespan | None = None,
+    token_verifier: TokenVerifier | None = None,
+) -> FastAPI:
+    configure_logging(
+        service=settings.service_name,
+        version=settings.service_version,
+        level=settings.log_level,
+        json=settings.log_json,
+    )
+    log = get_logger("chassis.app")
+
+    @asynccontextmanager
+    async def run(app: FastAPI) -> AsyncIterator[None]:
+        log.info("starting", environment=settings.environment, port=settings.port)
+        if lifespan is None:
+            app.state.started = True
+            yield
+        else:
+            async with lifespan(app):
+                app.state.started = True
+                log.info("started")
+                yield
+        app.state.started = False
+        log.info("stopped")
+
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=settings.service_version,
+        lifespan=run,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.started = False
+    app.state.readiness_checks = {}
+    app.state.token_verifier = token_verifier
+    install_problem_handlers(app)
+    app.include_router(health_router())
+    for router in routers:
+        app.include_router(router)
+    app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RequestContextMiddleware, quiet_paths=_QUIET_PATHS)
+    app.openapi = _problem_openapi(app, app.openapi)  # type: ignore[method-assign]
+    return app

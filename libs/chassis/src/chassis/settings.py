@@ -1,0 +1,55 @@
+"""Configuration read from environment variables, one pydantic-settings class per service.
+
+A service's ``Settings`` subclasses :class:`ServiceSettings` and mixes in what it needs
+(:class:`DatabaseSettings`, :class:`AuthSettings`). Missing or unsafe values fail at start-up,
+never on the first request.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+Environment = Literal["local", "test", "production"]
+
+
+class ServiceSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    service_name: str
+    service_version: str = "0.1.0"
+    environment: Environment = "local"
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = True
+    # Bounds every request body a service accepts; larger bodies get 413 before parsing.
+    max_body_bytes: int = Field(default=1_048_576, ge=1024)
+
+
+class DatabaseSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    database_url: str
+    db_pool_size: int = Field(default=10, ge=1, le=200)
+    db_max_overflow: int = Field(default=10, ge=0, le=200)
+    db_statement_timeout_ms: int = Field(default=5000, ge=100)
+
+    @model_validator(mode="after")
+    def _asyncpg_url(self) -> DatabaseSettings:
+        if not self.database_url.startswith("postgresql+asyncpg://"):
+            raise ValueError("DATABASE_URL must be a postgresql+asyncpg:// URL")
+        return self
+
+
+class AuthSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    jwks_url: str
+    jwt_issuer: str = "bazaar-users"
+    jwt_audience: str = "bazaar"
+    jwks_cache_seconds: float = Field(default=300.0, ge=1.0)
+    # Allowed clock difference between the token issuer and this service.
+    jwt_leeway_seconds: float = Field(default=10.0, ge=0.0, le=120.0)
