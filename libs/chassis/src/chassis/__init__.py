@@ -41,7 +41,7 @@ from .logs import configure_logging, get_logger
 from .middleware import REQUEST_ID_HEADER, current_request_id
 from .migrations import run_env, upgrade_to_head_async
 from .server import serve
-from .settings import AuthSettings, DatabaseSettings, ServiceSettings
+from .settings import AuthSettings, DatabaseSettings, ServiceSettings, load_settings
 from .signing import TokenSigner, generate_private_key_pem, load_private_key
 
 __all__ = [
@@ -79,6 +79,7 @@ __all__ = [
     "generate_private_key_pem",
     "get_logger",
     "load_private_key",
+    "load_settings",
     "migrations_check",
     "problem_response",
     "register_readiness",

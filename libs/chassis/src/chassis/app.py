@@ -64,7 +64,7 @@ def _problem_openapi(
                 for code, response in operation.get("responses", {}).items():
                     if code[0] in "45":
                         response["content"] = content
-                        if code == "422":
+                        if response.get("description") == "Validation Error":
                             response["description"] = "Invalid request"
         schemas = schema.setdefault("components", {}).setdefault("schemas", {})
         schemas.pop("HTTPValidationError", None)

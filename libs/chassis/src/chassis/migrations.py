@@ -8,6 +8,7 @@ replicas starting together migrate once.
 from __future__ import annotations
 
 import asyncio
+import threading
 from pathlib import Path
 
 from alembic import command, context
@@ -18,6 +19,8 @@ from sqlalchemy import Connection, MetaData, pool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 _LOCK_KEY = 7_301_994_401  # any constant: one migration lock per database
+# alembic.context is a process-wide proxy: two upgrades on two threads would share it.
+_IN_PROCESS = threading.Lock()
 
 
 def alembic_config(script_location: Path, url: str) -> Config:
@@ -29,7 +32,8 @@ def alembic_config(script_location: Path, url: str) -> Config:
 
 def upgrade_to_head(script_location: Path, url: str) -> None:
     """Blocking: run it in a worker thread from async code."""
-    command.upgrade(alembic_config(script_location, url), "head")
+    with _IN_PROCESS:
+        command.upgrade(alembic_config(script_location, url), "head")
 
 
 async def upgrade_to_head_async(script_location: Path, url: str) -> None:

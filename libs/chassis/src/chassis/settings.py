@@ -7,12 +7,13 @@ never on the first request.
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, TypeVar
 
-from pydantic import Field, model_validator
+from pydantic import Field, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 Environment = Literal["local", "test", "production"]
+S = TypeVar("S", bound=BaseSettings)
 
 
 class ServiceSettings(BaseSettings):
@@ -53,3 +54,18 @@ class AuthSettings(BaseSettings):
     jwks_cache_seconds: float = Field(default=300.0, ge=1.0)
     # Allowed clock difference between the token issuer and this service.
     jwt_leeway_seconds: float = Field(default=10.0, ge=0.0, le=120.0)
+
+
+def load_settings(settings_class: type[S]) -> S:
+    """Reads settings from the environment, or exits naming what is wrong and never its value.
+
+    pydantic's own message repeats the inputs, and those include passwords (DATABASE_URL).
+    """
+    try:
+        return settings_class()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in err['loc']) or 'settings'}: {err['msg']}"
+            for err in exc.errors(include_input=False, include_url=False)
+        )
+        raise SystemExit(f"invalid configuration: {problems}") from None

@@ -1,0 +1,72 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from chassis import (
+    CurrentPrincipal,
+    NotFound,
+    ServiceSettings,
+    create_service_app,
+    register_readiness,
+    require_role,
+)
+from chassis.testing import TestTokens
+
+
+class ThingIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    quantity: int = Field(ge=1, le=100)
+
+
+def _router() -> APIRouter:
+    router = APIRouter()
+
+    @router.post("/things", status_code=201, responses={404: {"description": "Not found"}})
+    async def create(body: ThingIn, principal: CurrentPrincipal) -> dict[str, object]:
+        return {"quantity": body.quantity, "user": str(principal.user_id)}
+
+    @router.get("/missing")
+    async def missing() -> dict[str, object]:
+        raise NotFound("There is no such thing.")
+
+    @router.get("/admin", dependencies=[Depends(require_role("admin"))])
+    async def admin() -> dict[str, object]:
+        return {"ok": True}
+
+    @router.get("/boom")
+    async def boom() -> dict[str, object]:
+        raise RuntimeError("internal secret 42")
+
+    return router
+
+
+@pytest.fixture
+def tokens() -> TestTokens:
+    return TestTokens()
+
+
+@pytest.fixture
+async def client(tokens: TestTokens) -> AsyncIterator[httpx.AsyncClient]:
+    settings = ServiceSettings(service_name="sample", max_body_bytes=2048)
+    app = create_service_app(
+        settings, title="Sample", routers=[_router()], token_verifier=tokens.verifier
+    )
+    healthy = {"value": True}
+
+    async def flaky() -> None:
+        if not healthy["value"]:
+            raise RuntimeError("dependency down")
+
+    async with LifespanManager(app):
+        register_readiness(app, "dependency", flaky)
+        app.state.healthy = healthy
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://sample") as c:
+            c.app = app  # type: ignore[attr-defined]
+            yield c
