@@ -1,0 +1,11 @@
+"""The products service's configuration, read from the environment (no prefix)."""
+
+from __future__ import annotations
+
+from chassis import AuthSettings, DatabaseSettings, ServiceSettings
+
+
+class Settings(ServiceSettings, DatabaseSettings, AuthSettings):
+    service_name: str = "products"
+    # The local launcher turns this on so a fresh install has something to browse and order.
+    seed_demo_catalog: bool = False
