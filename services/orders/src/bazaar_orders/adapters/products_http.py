@@ -1,0 +1,127 @@
+"""Catalog and Inventory over the products service's HTTP API (pooled aiohttp, via the chassis).
+
+"Could not reach it", a timeout, a 5xx or a 429 become DependencyUnavailable (worth retrying);
+any other answer the contract does not allow becomes DependencyContractError.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping, Sequence
+from decimal import Decimal
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+
+from bazaar_orders.domain import (
+    DependencyContractError,
+    DependencyUnavailable,
+    InsufficientStock,
+    Price,
+    RequestedLine,
+    UnknownProducts,
+)
+from chassis import ServiceClient, UpstreamResponse, UpstreamUnavailable
+
+UPSTREAM = "products"
+INSUFFICIENT_STOCK = "https://bazaar.dev/problems/insufficient-stock"
+UNKNOWN_PRODUCT = "https://bazaar.dev/problems/unknown-product"
+# The products API caps a page at 100; asking for more ids at once would silently lose some.
+PAGE_LIMIT = 100
+
+
+class _Product(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    product_id: uuid.UUID = Field(alias="productId")
+    price: Decimal = Field(ge=0, allow_inf_nan=False)
+    currency: str = Field(min_length=3, max_length=3)
+
+
+class _ProductPage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[_Product]
+
+
+class _ProductsProblem(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    type: str = "about:blank"
+    product_ids: list[uuid.UUID] = Field(default_factory=list, alias="productIds")
+
+
+async def _call(client: ServiceClient, method: str, path: str, **kwargs: Any) -> UpstreamResponse:
+    try:
+        response = await client.request(method, path, **kwargs)
+    except UpstreamUnavailable as exc:
+        raise DependencyUnavailable(UPSTREAM, str(exc)) from exc
+    if response.status >= 500 or response.status == 429:
+        raise DependencyUnavailable(UPSTREAM, f"{method} {path} answered {response.status}")
+    return response
+
+
+def _unexpected(method: str, path: str, response: UpstreamResponse) -> DependencyContractError:
+    return DependencyContractError(
+        UPSTREAM, f"{method} {path} answered {response.status}: {response.body[:300]!r}"
+    )
+
+
+def _problem(response: UpstreamResponse) -> _ProductsProblem | None:
+    try:
+        return _ProductsProblem.model_validate_json(response.body)
+    except ValidationError:
+        return None
+
+
+class HttpCatalog:
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def prices(self, product_ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, Price]:
+        wanted = list(dict.fromkeys(product_ids))
+        found: dict[uuid.UUID, Price] = {}
+        for start in range(0, len(wanted), PAGE_LIMIT):
+            chunk = wanted[start : start + PAGE_LIMIT]
+            params = {"ids": ",".join(str(p) for p in chunk), "limit": str(PAGE_LIMIT)}
+            response = await _call(self._client, "GET", "/products", params=params)
+            if response.status != 200:
+                raise _unexpected("GET", "/products", response)
+            try:
+                page = _ProductPage.model_validate_json(response.body)
+            except ValidationError as exc:
+                raise DependencyContractError(UPSTREAM, f"unreadable product list: {exc}") from exc
+            for product in page.items:
+                if product.product_id in chunk:  # never price what was not asked for
+                    found[product.product_id] = Price(product.price, product.currency.upper())
+        return found
+
+
+class HttpInventory:
+    def __init__(self, client: ServiceClient) -> None:
+        self._client = client
+
+    async def reserve(self, order_id: uuid.UUID, lines: Sequence[RequestedLine]) -> None:
+        path = "/internal/reservations"
+        body = {
+            "orderId": str(order_id),
+            "items": [
+                {"productId": str(line.product_id), "quantity": line.quantity} for line in lines
+            ],
+        }
+        response = await _call(self._client, "POST", path, json=body)
+        if response.status in (200, 201):
+            return
+        problem = _problem(response)
+        if problem is not None and problem.type == INSUFFICIENT_STOCK and response.status == 409:
+            raise InsufficientStock(problem.product_ids or [line.product_id for line in lines])
+        if problem is not None and problem.type == UNKNOWN_PRODUCT and response.status == 422:
+            raise UnknownProducts(problem.product_ids or [line.product_id for line in lines])
+        # reservation-mismatch / -released cannot happen for a fresh order id: a contract breach.
+        raise _unexpected("POST", path, response)
+
+    async def release(self, order_id: uuid.UUID) -> None:
+        path = f"/internal/reservations/{order_id}/release"
+        response = await _call(self._client, "POST", path)
+        if response.status != 200:
+            raise _unexpected("POST", path, response)

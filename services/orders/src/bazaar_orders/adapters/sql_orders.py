@@ -1,0 +1,130 @@
+"""OrderRepository and UnitOfWork on PostgreSQL, SQLAlchemy Core over asyncpg."""
+
+from __future__ import annotations
+
+import uuid
+from collections import defaultdict
+from collections.abc import Sequence
+from types import TracebackType
+from typing import Any
+
+from sqlalchemy import Row, insert, select, tuple_
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bazaar_orders.domain import ListPosition, Order, OrderLine, OrderStatus
+from bazaar_orders.tables import order_items, orders
+
+
+class SqlOrderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, order: Order) -> None:
+        await self._session.execute(
+            insert(orders).values(
+                order_id=order.order_id,
+                customer_id=order.customer_id,
+                total_amount=order.total_amount,
+                currency=order.currency,
+                status=order.status.value,
+                created_at=order.created_at,
+                updated_at=order.updated_at,
+            )
+        )
+        await self._session.execute(
+            insert(order_items),
+            [
+                {
+                    "item_id": uuid.uuid4(),
+                    "order_id": order.order_id,
+                    "line_no": number,
+                    "product_id": line.product_id,
+                    "quantity": line.quantity,
+                    "unit_price": line.unit_price,
+                }
+                for number, line in enumerate(order.lines, start=1)
+            ],
+        )
+
+    async def get(self, order_id: uuid.UUID) -> Order | None:
+        row = (
+            await self._session.execute(select(orders).where(orders.c.order_id == order_id))
+        ).first()
+        if row is None:
+            return None
+        return (await self._with_lines([row]))[0]
+
+    async def list_for_customer(
+        self, customer_id: uuid.UUID, *, limit: int, after: ListPosition | None
+    ) -> list[Order]:
+        query = (
+            select(orders)
+            .where(orders.c.customer_id == customer_id)
+            .order_by(orders.c.created_at.desc(), orders.c.order_id.desc())
+            .limit(limit)
+        )
+        if after is not None:
+            # A row-value comparison, so PostgreSQL walks the listing index from the position.
+            query = query.where(
+                tuple_(orders.c.created_at, orders.c.order_id)
+                < tuple_(after.created_at, after.order_id)
+            )
+        rows = (await self._session.execute(query)).all()
+        return await self._with_lines(rows)
+
+    async def _with_lines(self, rows: Sequence[Row[Any]]) -> list[Order]:
+        if not rows:
+            return []
+        lines: defaultdict[uuid.UUID, list[OrderLine]] = defaultdict(list)
+        item_rows = await self._session.execute(
+            select(order_items)
+            .where(order_items.c.order_id.in_([row.order_id for row in rows]))
+            .order_by(order_items.c.order_id, order_items.c.line_no)
+        )
+        for item in item_rows:
+            lines[item.order_id].append(OrderLine(item.product_id, item.quantity, item.unit_price))
+        return [
+            Order(
+                order_id=row.order_id,
+                customer_id=row.customer_id,
+                status=OrderStatus(row.status),
+                currency=row.currency,
+                lines=tuple(lines[row.order_id]),
+                created_at=row.created_at,
+                updated_at=row.updated_at,
+            )
+            for row in rows
+        ]
+
+
+class SqlUnitOfWork:
+    """One session, one transaction; closing without ``commit()`` rolls back."""
+
+    orders: SqlOrderRepository
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+        self._session: AsyncSession | None = None
+
+    async def __aenter__(self) -> SqlUnitOfWork:
+        self._session = self._sessions()
+        await self._session.begin()
+        self.orders = SqlOrderRepository(self._session)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._session is not None
+        try:
+            await self._session.rollback()  # a no-op after commit
+        finally:
+            await self._session.close()
+            self._session = None
+
+    async def commit(self) -> None:
+        assert self._session is not None
+        await self._session.commit()
