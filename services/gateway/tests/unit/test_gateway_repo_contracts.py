@@ -1,0 +1,23 @@
+"""The services' real contracts (contracts/openapi) make a valid route table for the gateway."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bazaar_gateway.routes import load_route_table
+
+CONTRACTS = Path(__file__).resolve().parents[4] / "contracts" / "openapi"
+
+
+@pytest.mark.skipif(not any(CONTRACTS.glob("*.json")), reason="no contracts written yet")
+def test_the_repository_contracts_build_a_route_table_without_internal_routes() -> None:
+    table = load_route_table(CONTRACTS, ["users", "products", "orders"])
+    assert table.services <= {"users", "products", "orders"}
+    templates = {operation.template for _, operation in table.operations()}
+    assert templates
+    assert not [t for t in templates if t.startswith("/internal/")]
+    for method, operation in table.operations():
+        example = operation.template.replace("{", "x").replace("}", "")
+        assert table.resolve(method, example) is not None
