@@ -1,0 +1,1 @@
+"""Bazaar's local launcher: runs PostgreSQL, the broker and every service as local processes."""

@@ -1,0 +1,218 @@
+"""`bazaar`: start the shop (`up`), stop it (`down`), look at it (`status`), test it (`test`)."""
+
+import os
+import signal
+import threading
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+from rich.table import Table
+
+from bazaar_local.child_processes import log_tail, pid_alive
+from bazaar_local.contracts import write_contracts
+from bazaar_local.paths import default_data_dir, repo_root
+from bazaar_local.ports import port_in_use
+from bazaar_local.postgres import PostgresError
+from bazaar_local.postgres_binaries import PostgresNotFoundError
+from bazaar_local.project_checks import project_checks, run_check
+from bazaar_local.readiness import answers_ready
+from bazaar_local.run_lock import AlreadyRunningError, acquire_run_lock
+from bazaar_local.run_state import clear_state, read_state
+from bazaar_local.system import ProgressEvent, System, SystemConfig, SystemStartError
+
+app = typer.Typer(help="Run and test Bazaar locally.", no_args_is_help=True, add_completion=False)
+console = Console()
+
+DataDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--data-dir", help="Where Bazaar keeps its data (default: $BAZAAR_HOME or .bazaar)"
+    ),
+]
+
+
+def _data_dir(option: Path | None) -> Path:
+    return option.expanduser().resolve() if option else default_data_dir()
+
+
+@app.command()
+def up(data_dir: DataDirOption = None) -> None:
+    """Start PostgreSQL and every service, and run until Ctrl-C or `bazaar down`."""
+    data = _data_dir(data_dir)
+    try:
+        lock = acquire_run_lock(data)
+    except AlreadyRunningError as running:
+        console.print(
+            f"Bazaar is already running (pid {running.pid}) — use `bazaar status` or `bazaar down`"
+        )
+        raise typer.Exit(1) from None
+    with lock:
+        exit_code = _run(data)
+    raise typer.Exit(exit_code)
+
+
+def _run(data: Path) -> int:
+    phase = "starting"
+    stop_requested = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        stop_requested.set()
+        if phase == "starting":
+            raise KeyboardInterrupt  # abandon the start; System.start() cleans up
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    exit_code = 0
+    progress = Progress(
+        SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(),
+        console=console, transient=True,
+    )  # fmt: skip
+    task = progress.add_task("Starting Bazaar", total=None)
+
+    def on_progress(event: ProgressEvent) -> None:
+        progress.update(task, description=event.message, completed=event.done, total=event.total)
+
+    system = System(SystemConfig(data_dir=data), on_progress=on_progress)
+    try:
+        with progress:
+            system.start()
+        phase = "running"
+        _print_running(system)
+        # From here on a stop request is the normal way out (exit 0).
+        while not stop_requested.wait(0.5):
+            dead = system.dead_components()
+            if dead:
+                for name, code in dead.items():
+                    log = system.config.log_file(name)
+                    console.print(f"[red]{name} exited with code {code}[/] — last lines of {log}:")
+                    console.print(log_tail(log, 20), markup=False, highlight=False)
+                exit_code = 1
+                break
+    except KeyboardInterrupt:
+        console.print("Interrupted.")
+        exit_code = 130
+    except (SystemStartError, PostgresError, PostgresNotFoundError) as error:
+        console.print("[red]Bazaar could not start:[/]")
+        console.print(str(error), markup=False, highlight=False)
+        exit_code = 1
+    finally:
+        phase = "stopping"
+        with console.status("Stopping Bazaar…"):
+            system.stop()
+    console.print("Bazaar stopped." if exit_code in (0, 130) else "Bazaar stopped after a failure.")
+    return exit_code
+
+
+def _print_running(system: System) -> None:
+    table = Table(title="Bazaar is running")
+    for column in ("service", "pid", "port", "URL", "status"):
+        table.add_column(column)
+    for component in system.state().components:
+        table.add_row(
+            component.name, str(component.pid or "-"), str(component.port), component.url,
+            "[green]ready[/]",
+        )  # fmt: skip
+    console.print(table)
+    console.print(f"Shop: [bold]{system.gateway_url}[/]")
+    console.print(
+        f"Admin: {system.admin_email} (password in {system.config.secrets_file})", highlight=False
+    )
+    console.print(f"Logs: {system.config.logs_dir}", highlight=False)
+    console.print("Press Ctrl-C (or run `bazaar down`) to stop.")
+
+
+@app.command()
+def down(data_dir: DataDirOption = None, timeout: float = 60.0) -> None:
+    """Stop a running `bazaar up` and wait until it has stopped."""
+    data = _data_dir(data_dir)
+    try:
+        acquire_run_lock(data).release()
+    except AlreadyRunningError as running:
+        if running.pid is None:
+            console.print("Bazaar is running but its pid is unknown; stop it with Ctrl-C.")
+            raise typer.Exit(1) from None
+        os.kill(running.pid, signal.SIGTERM)
+        with console.status(f"Stopping Bazaar (pid {running.pid})…"):
+            deadline = time.monotonic() + timeout
+            while pid_alive(running.pid) and time.monotonic() < deadline:
+                time.sleep(0.2)
+        if pid_alive(running.pid):
+            console.print(f"[red]Bazaar (pid {running.pid}) is still stopping after {timeout}s[/]")
+            raise typer.Exit(1) from None
+        console.print("Bazaar stopped.")
+        return
+    clear_state(data)
+    console.print("Bazaar is not running.")
+
+
+@app.command()
+def status(data_dir: DataDirOption = None) -> None:
+    """Show what runs, and whether each service answers /ready."""
+    data = _data_dir(data_dir)
+    state = read_state(data)
+    try:
+        acquire_run_lock(data).release()
+        running = False
+    except AlreadyRunningError:
+        running = True
+    if not running or state is None:
+        console.print("Bazaar is not running.")
+        raise typer.Exit(1)
+    table = Table(title=f"Bazaar (launcher pid {state.launcher_pid})")
+    for column in ("service", "pid", "alive", "port", "URL", "ready"):
+        table.add_column(column)
+    for component in state.components:
+        alive = component.pid is not None and pid_alive(component.pid)
+        ready = (
+            port_in_use(component.port)
+            if component.name == "postgres"
+            else answers_ready(component.port)
+        )
+        table.add_row(
+            component.name, str(component.pid or "-"), _mark(alive), str(component.port),
+            component.url, _mark(ready),
+        )  # fmt: skip
+    console.print(table)
+
+
+def _mark(ok: bool) -> str:
+    return "[green]yes[/]" if ok else "[red]no[/]"
+
+
+@app.command(context_settings={"allow_extra_args": True, "ignore_unknown_options": True})
+def test(ctx: typer.Context) -> None:
+    """Run ruff, mypy, import-linter and pytest (extra arguments go to pytest)."""
+    root = repo_root()
+    failed: list[str] = []
+    for check in project_checks(ctx.args):
+        console.rule(f"[bold]{check.title}")
+        code = run_check(check, root)
+        if code != 0:
+            console.print(f"[red]{check.title} failed (exit {code})[/]")
+            failed.append(check.title)
+    console.rule()
+    if failed:
+        console.print(f"[red]Failed: {', '.join(failed)}[/]")
+        raise typer.Exit(1)
+    console.print("[green]All checks passed.[/]")
+
+
+@app.command()
+def contracts(
+    check: Annotated[
+        bool, typer.Option("--check", help="Only report drift; write nothing (exit 1 on drift)")
+    ] = False,
+) -> None:
+    """Write each service's live OpenAPI document to contracts/openapi/<service>.json."""
+    folder = repo_root() / "contracts" / "openapi"
+    drifted = write_contracts(folder, check=check)
+    for name in drifted:
+        console.print(f"{'drifted' if check else 'updated'}: contracts/openapi/{name}.json")
+    if not drifted:
+        console.print("Contracts match the services.")
+    raise typer.Exit(1 if check and drifted else 0)
