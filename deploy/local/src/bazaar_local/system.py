@@ -6,7 +6,7 @@ import os
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
@@ -231,9 +231,12 @@ class System:
             password = credentials.database_password(self._secrets, name)
             self.database_urls[name] = self.postgres.ensure_database_sync(name, name, password)
 
-        for index, spec in enumerate(config.services):
-            self._progress(spec.name, f"starting {spec.name}", 2 + index)
-            self._start_service(spec)
+        # All at once: no service needs another to start (JWKS and upstreams are reached
+        # lazily), and the gateway's readiness waits for its upstreams anyway.
+        self._progress("services", "starting services", 2)
+        for spec in config.services:
+            self._spawn_service(spec)
+        self._wait_until_ready(config.services)
         self._progress("system", "ready", 2 + len(config.services))
 
     def _check_ports_free(self) -> None:
@@ -246,7 +249,7 @@ class System:
     def _record_state(self) -> None:
         write_state(self.config.data_dir, self.state())
 
-    def _start_service(self, spec: ServiceSpec) -> None:
+    def _spawn_service(self, spec: ServiceSpec) -> None:
         env: Mapping[str, str] = {
             **os.environ,
             "PYTHONUNBUFFERED": "1",
@@ -261,18 +264,28 @@ class System:
         )
         self.processes[spec.name] = process
         self._record_state()
-        port = self.config.service_ports[spec.port_key]
+
+    def _wait_until_ready(self, specs: Sequence[ServiceSpec]) -> None:
+        waiting = list(specs)
         deadline = time.monotonic() + self.config.ready_timeout
-        while not answers_ready(port, timeout=1.0):
-            if process.poll() is not None:
-                raise SystemStartError(
-                    f"{spec.name} exited with code {process.returncode} while starting; "
-                    f"last lines of {log_file}:\n{log_tail(log_file)}"
-                )
-            if time.monotonic() > deadline:
-                raise SystemStartError(
-                    f"{spec.name} did not answer 200 on /ready within "
-                    f"{self.config.ready_timeout:.0f}s; last lines of {log_file}:\n"
-                    f"{log_tail(log_file)}"
-                )
-            time.sleep(0.1)
+        while waiting:
+            for spec in list(waiting):
+                process = self.processes[spec.name]
+                log_file = self.config.log_file(spec.name)
+                if answers_ready(self.config.service_ports[spec.port_key], timeout=1.0):
+                    waiting.remove(spec)
+                    ready = len(specs) - len(waiting)
+                    self._progress(spec.name, f"{spec.name} is ready", 2 + ready)
+                elif process.poll() is not None:
+                    raise SystemStartError(
+                        f"{spec.name} exited with code {process.returncode} while starting; "
+                        f"last lines of {log_file}:\n{log_tail(log_file)}"
+                    )
+                elif time.monotonic() > deadline:
+                    raise SystemStartError(
+                        f"{spec.name} did not answer 200 on /ready within "
+                        f"{self.config.ready_timeout:.0f}s; last lines of {log_file}:\n"
+                        f"{log_tail(log_file)}"
+                    )
+            if waiting:
+                time.sleep(0.05)

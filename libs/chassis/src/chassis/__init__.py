@@ -38,8 +38,9 @@ from .errors import (
 from .health import database_check, migrations_check, register_readiness
 from .http_client import ServiceClient, UpstreamError, UpstreamResponse, UpstreamUnavailable
 from .logs import configure_logging, get_logger
-from .middleware import REQUEST_ID_HEADER, current_request_id
 from .migrations import run_env, upgrade_to_head_async
+from .owned_database import owned_database
+from .request_ids import REQUEST_ID_HEADER, RequestIds, current_request_id, request_id_var
 from .server import serve
 from .settings import AuthSettings, DatabaseSettings, ServiceSettings, load_settings
 from .signing import TokenSigner, generate_private_key_pem, load_private_key
@@ -59,6 +60,7 @@ __all__ = [
     "Principal",
     "Problem",
     "RemoteJwks",
+    "RequestIds",
     "ServiceClient",
     "ServiceSettings",
     "ServiceUnavailable",
@@ -81,8 +83,10 @@ __all__ = [
     "load_private_key",
     "load_settings",
     "migrations_check",
+    "owned_database",
     "problem_response",
     "register_readiness",
+    "request_id_var",
     "require_role",
     "run_env",
     "serve",

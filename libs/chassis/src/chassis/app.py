@@ -105,6 +105,9 @@ def create_service_app(
                 log.info("started")
                 yield
         app.state.started = False
+        verifier: TokenVerifier | None = app.state.token_verifier
+        if verifier is not None:
+            await verifier.close()
         log.info("stopped")
 
     app = FastAPI(

@@ -20,6 +20,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from .errors import Forbidden, Unauthorized
 from .logs import get_logger
+from .settings import AuthSettings
 
 ALGORITHMS = ("EdDSA", "ES256")
 _log = get_logger(__name__)
@@ -113,6 +114,20 @@ class TokenVerifier:
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway_seconds
+
+    @classmethod
+    def from_settings(cls, settings: AuthSettings) -> TokenVerifier:
+        """Verifies against the issuer's JWKS; fetches lazily, so building it does no I/O."""
+        return cls(
+            RemoteJwks(settings.jwks_url, cache_seconds=settings.jwks_cache_seconds),
+            issuer=settings.jwt_issuer,
+            audience=settings.jwt_audience,
+            leeway_seconds=settings.jwt_leeway_seconds,
+        )
+
+    async def close(self) -> None:
+        if isinstance(self.keys, RemoteJwks):
+            await self.keys.close()
 
     async def verify(self, token: str) -> Principal:
         try:

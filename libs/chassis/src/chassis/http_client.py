@@ -16,7 +16,7 @@ from typing import Any
 import aiohttp
 import orjson
 
-from .middleware import REQUEST_ID_HEADER, current_request_id
+from .request_ids import REQUEST_ID_HEADER, current_request_id
 
 
 class UpstreamError(Exception):

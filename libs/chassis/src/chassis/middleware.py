@@ -6,10 +6,7 @@ per-request cost stays low.
 
 from __future__ import annotations
 
-import re
 import time
-import uuid
-from contextvars import ContextVar
 
 import orjson
 import structlog
@@ -17,17 +14,9 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import PROBLEM_JSON, PayloadTooLarge, Problem
 from .logs import get_logger
+from .request_ids import REQUEST_ID_HEADER, RequestIds, request_id_var
 
-REQUEST_ID_HEADER = "x-request-id"
-# A client-supplied id is only trusted if it looks like an id; anything else is replaced.
-_VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
-
-request_id_var: ContextVar[str | None] = ContextVar("request_id", default=None)
 _log = get_logger("chassis.access")
-
-
-def current_request_id() -> str | None:
-    return request_id_var.get()
 
 
 def _header(scope: Scope, name: bytes) -> str | None:
@@ -43,14 +32,13 @@ class RequestContextMiddleware:
     def __init__(self, app: ASGIApp, *, quiet_paths: frozenset[str] = frozenset()) -> None:
         self.app = app
         self.quiet_paths = quiet_paths
+        self.ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = _header(scope, REQUEST_ID_HEADER.encode())
-        trusted = incoming is not None and _VALID_REQUEST_ID.match(incoming)
-        request_id = incoming if trusted and incoming else uuid.uuid4().hex
+        request_id = self.ids.choose(_header(scope, REQUEST_ID_HEADER.encode()))
         token = request_id_var.set(request_id)
         structlog.contextvars.bind_contextvars(request_id=request_id)
         started = time.perf_counter()

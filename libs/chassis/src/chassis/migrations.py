@@ -13,7 +13,6 @@ from pathlib import Path
 
 from alembic import command, context
 from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, pool, text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
@@ -45,8 +44,14 @@ def head_revision(script_location: Path) -> str | None:
 
 
 async def current_revision(engine: AsyncEngine) -> str | None:
+    # Read directly rather than through alembic's MigrationContext, which logs a line on every
+    # readiness probe.
     async with engine.connect() as conn:
-        return await conn.run_sync(lambda c: MigrationContext.configure(c).get_current_revision())
+        exists = await conn.scalar(text("SELECT to_regclass('alembic_version') IS NOT NULL"))
+        if not exists:
+            return None
+        rows = (await conn.execute(text("SELECT version_num FROM alembic_version"))).all()
+        return rows[0][0] if len(rows) == 1 else None
 
 
 def _run_locked(connection: Connection, target_metadata: MetaData | None) -> None:

@@ -7,7 +7,6 @@ edge, round-robin load balancing, and a lean streaming reverse proxy (pure ASGI 
     headers.py      hop-by-hop stripping, X-Forwarded-*
     upstreams.py    one pooled aiohttp session per service, round robin, health checks
     proxy.py        forwarding and streaming (413/502/504)
-    request_ids.py  X-Request-Id at the edge
     app.py          the ASGI app: own endpoints, dispatch, lifespan, access log
     bootstrap.py    create_app(settings, token_verifier=None)
 """

@@ -14,12 +14,18 @@ from collections.abc import Awaitable, Callable
 
 from starlette.types import Receive, Scope, Send
 
-from chassis import NotFound, Problem, ServiceUnavailable, Unauthorized, get_logger
-from chassis.middleware import request_id_var
+from chassis import (
+    NotFound,
+    Problem,
+    RequestIds,
+    ServiceUnavailable,
+    Unauthorized,
+    get_logger,
+    request_id_var,
+)
 
 from .edge_auth import EdgeAuth
 from .proxy import forward
-from .request_ids import RequestIds
 from .responses import send_json, send_problem
 from .routes import MethodNotAllowed, RouteTable, RouteTableError, load_route_table
 from .settings import Settings

@@ -6,7 +6,7 @@ upstream sessions are opened by the app's lifespan, in the running event loop.
 
 from __future__ import annotations
 
-from chassis import RemoteJwks, TokenVerifier, configure_logging
+from chassis import TokenVerifier, configure_logging
 
 from .app import Gateway
 from .edge_auth import EdgeAuth
@@ -20,15 +20,5 @@ def create_app(settings: Settings, *, token_verifier: TokenVerifier | None = Non
         level=settings.log_level,
         json=settings.log_json,
     )
-    jwks: RemoteJwks | None = None
-    if token_verifier is None:
-        jwks = RemoteJwks(settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
-        token_verifier = TokenVerifier(
-            jwks,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            leeway_seconds=settings.jwt_leeway_seconds,
-        )
-    return Gateway(
-        settings, EdgeAuth(token_verifier), on_shutdown=jwks.close if jwks is not None else None
-    )
+    verifier = token_verifier or TokenVerifier.from_settings(settings)
+    return Gateway(settings, EdgeAuth(verifier), on_shutdown=verifier.close)

@@ -8,7 +8,6 @@ import aiohttp
 import pytest
 from pydantic import ValidationError
 
-from bazaar_gateway.request_ids import RequestIds
 from bazaar_gateway.settings import Settings
 from bazaar_gateway.upstreams import Upstream
 
@@ -48,13 +47,3 @@ async def test_instance_urls_keep_the_encoded_path_and_query_and_a_base_prefix()
         upstream = Upstream("products", ["http://a:1/api/"], session)
         url = upstream.next_instance().url("/products/a%2Fb", "q=caf%C3%A9&x=a+b")
     assert str(url) == "http://a:1/api/products/a%2Fb?q=caf%C3%A9&x=a+b"
-
-
-def test_request_ids_keep_a_valid_client_id_and_replace_anything_else() -> None:
-    ids = RequestIds()
-    assert ids.choose(b"client-123.abc:9") == "client-123.abc:9"
-    fresh = ids.choose(b"not an id!")
-    assert len(fresh) == 32
-    assert int(fresh, 16) >= 0
-    assert ids.choose(None) != ids.choose(None)
-    assert len(ids.choose(b"x" * 129)) == 32

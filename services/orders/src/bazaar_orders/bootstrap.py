@@ -10,15 +10,10 @@ from typing import Any
 from fastapi import FastAPI
 
 from chassis import (
-    Database,
-    RemoteJwks,
     ServiceClient,
     TokenVerifier,
     create_service_app,
-    database_check,
-    migrations_check,
-    register_readiness,
-    upgrade_to_head_async,
+    owned_database,
 )
 
 from .adapters.products_http import HttpCatalog, HttpInventory
@@ -39,27 +34,13 @@ def create_app(
 ) -> FastAPI:
     """``catalog``/``inventory``/``token_verifier`` replace the real ones (tests); by default
     they talk to the products service at PRODUCTS_URL and to the users service's JWKS."""
-    jwks: RemoteJwks | None = None
-    if token_verifier is None:
-        # Fetches lazily on the first token, so building it here has no side effect.
-        jwks = RemoteJwks(settings.jwks_url, cache_seconds=settings.jwks_cache_seconds)
-        token_verifier = TokenVerifier(
-            jwks,
-            issuer=settings.jwt_issuer,
-            audience=settings.jwt_audience,
-            leeway_seconds=settings.jwt_leeway_seconds,
-        )
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
-            if jwks is not None:
-                stack.push_async_callback(jwks.close)
-            database = Database.from_settings(settings, application_name=settings.service_name)
-            stack.push_async_callback(database.dispose)
-            await upgrade_to_head_async(MIGRATIONS_DIR, settings.database_url)
-            register_readiness(app, "database", database_check(database))
-            register_readiness(app, "migrations", migrations_check(database, MIGRATIONS_DIR))
+            database = await stack.enter_async_context(
+                owned_database(app, settings, MIGRATIONS_DIR)
+            )
             app.state.uow = lambda: SqlUnitOfWork(database.sessions)
             app.state.catalog = catalog
             app.state.inventory = inventory
@@ -80,7 +61,7 @@ def create_app(
         description="Orders: placed against the catalog's prices and the products' stock.",
         routers=[router],
         lifespan=lifespan,
-        token_verifier=token_verifier,
+        token_verifier=token_verifier or TokenVerifier.from_settings(settings),
     )
 
 

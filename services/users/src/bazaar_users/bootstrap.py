@@ -10,16 +10,12 @@ from typing import Any
 from fastapi import FastAPI
 
 from chassis import (
-    Database,
     StaticJwks,
     TokenSigner,
     TokenVerifier,
     create_service_app,
-    database_check,
     get_logger,
-    migrations_check,
-    register_readiness,
-    upgrade_to_head_async,
+    owned_database,
 )
 
 from .api import router
@@ -53,11 +49,7 @@ def create_app(settings: Settings, *, token_verifier: TokenVerifier | None = Non
             audience=settings.jwt_audience,
             leeway_seconds=settings.jwt_leeway_seconds,
         )
-        database = Database.from_settings(settings, application_name=settings.service_name)
-        try:
-            await upgrade_to_head_async(MIGRATIONS, settings.database_url)
-            register_readiness(app, "database", database_check(database))
-            register_readiness(app, "migrations", migrations_check(database, MIGRATIONS))
+        async with owned_database(app, settings, MIGRATIONS) as database:
             service = UserService(sql_transactions(database), Argon2PasswordHasher(), signer)
             await service.warm_up()
             if settings.admin_email is not None and settings.admin_password is not None:
@@ -67,8 +59,6 @@ def create_app(settings: Settings, *, token_verifier: TokenVerifier | None = Non
                 _log.info("admin_ready", user_id=str(admin.user_id))
             app.state.user_service = service
             yield
-        finally:
-            await database.dispose()
 
     return create_service_app(
         settings,
