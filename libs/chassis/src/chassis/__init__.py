@@ -8,6 +8,9 @@ Data:     Database, upgrade_to_head_async, migrations_check, database_check
 Auth:     TokenVerifier, RemoteJwks, StaticJwks, Principal, CurrentPrincipal, require_role,
           TokenSigner
 Calls:    ServiceClient, UpstreamResponse, UpstreamError, UpstreamUnavailable
+Events:   CloudEvent, new_event, EventSchemas, Broker, NatsBroker, enqueue (outbox),
+          OutboxRelay, EventConsumer (inbox + dead letters), create_outbox_table,
+          create_inbox_table
 """
 
 from .app import create_service_app
@@ -21,6 +24,8 @@ from .auth import (
     bearer_token,
     require_role,
 )
+from .broker import Broker, BrokerUnavailable, stream_name
+from .consumer import EventConsumer, Handler, Outcome
 from .db import Database
 from .errors import (
     PROBLEM_JSON,
@@ -35,14 +40,24 @@ from .errors import (
     Unprocessable,
     problem_response,
 )
+from .event_schemas import EventSchemas
+from .events import CloudEvent, InvalidEvent, new_event
 from .health import database_check, migrations_check, register_readiness
 from .http_client import ServiceClient, UpstreamError, UpstreamResponse, UpstreamUnavailable
 from .logs import configure_logging, get_logger
 from .migrations import run_env, upgrade_to_head_async
+from .nats_broker import NatsBroker
+from .outbox import OutboxRelay, create_inbox_table, create_outbox_table, enqueue
 from .owned_database import owned_database
 from .request_ids import REQUEST_ID_HEADER, RequestIds, current_request_id, request_id_var
 from .server import serve
-from .settings import AuthSettings, DatabaseSettings, ServiceSettings, load_settings
+from .settings import (
+    AuthSettings,
+    DatabaseSettings,
+    MessagingSettings,
+    ServiceSettings,
+    load_settings,
+)
 from .signing import TokenSigner, generate_private_key_pem, load_private_key
 
 __all__ = [
@@ -50,12 +65,23 @@ __all__ = [
     "REQUEST_ID_HEADER",
     "AuthSettings",
     "BadRequest",
+    "Broker",
+    "BrokerUnavailable",
+    "CloudEvent",
     "Conflict",
     "CurrentPrincipal",
     "Database",
     "DatabaseSettings",
+    "EventConsumer",
+    "EventSchemas",
     "Forbidden",
+    "Handler",
+    "InvalidEvent",
+    "MessagingSettings",
+    "NatsBroker",
     "NotFound",
+    "OutboxRelay",
+    "Outcome",
     "PayloadTooLarge",
     "Principal",
     "Problem",
@@ -75,14 +101,18 @@ __all__ = [
     "authenticated",
     "bearer_token",
     "configure_logging",
+    "create_inbox_table",
+    "create_outbox_table",
     "create_service_app",
     "current_request_id",
     "database_check",
+    "enqueue",
     "generate_private_key_pem",
     "get_logger",
     "load_private_key",
     "load_settings",
     "migrations_check",
+    "new_event",
     "owned_database",
     "problem_response",
     "register_readiness",
@@ -90,5 +120,6 @@ __all__ = [
     "require_role",
     "run_env",
     "serve",
+    "stream_name",
     "upgrade_to_head_async",
 ]

@@ -7,6 +7,7 @@ never on the first request.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Literal, TypeVar
 
 from pydantic import Field, ValidationError, model_validator
@@ -69,3 +70,18 @@ def load_settings(settings_class: type[S]) -> S:
             for err in exc.errors(include_input=False, include_url=False)
         )
         raise SystemExit(f"invalid configuration: {problems}") from None
+
+
+class MessagingSettings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", frozen=True)
+
+    nats_url: str
+    event_schemas_dir: Path
+    consumer_max_deliver: int = Field(default=5, ge=1, le=100)
+    outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
+
+    @model_validator(mode="after")
+    def _schemas_exist(self) -> MessagingSettings:
+        if not self.event_schemas_dir.is_dir():
+            raise ValueError(f"EVENT_SCHEMAS_DIR {self.event_schemas_dir} is not a directory")
+        return self

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from .auth import StaticJwks, TokenVerifier
+from .broker import BrokerUnavailable
+from .events import CloudEvent
 from .signing import TokenSigner
 
 TEST_ISSUER = "bazaar-users"
@@ -38,3 +40,19 @@ class TestTokens:
         self, user_id: uuid.UUID | None = None, *, roles: Iterable[str] = ()
     ) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token(user_id, roles=roles)}"}
+
+
+class InMemoryBroker:
+    """A fake broker (of our own port): records what is published, or fails on demand."""
+
+    def __init__(self) -> None:
+        self.published: list[CloudEvent] = []
+        self.fail = False
+
+    async def publish(self, event: CloudEvent) -> None:
+        if self.fail:
+            raise BrokerUnavailable("the in-memory broker is set to fail")
+        self.published.append(event)
+
+    def of_type(self, event_type: str) -> list[CloudEvent]:
+        return [e for e in self.published if e.type == event_type]

@@ -1,0 +1,175 @@
+"""Consuming events at least once, applying them exactly once (DESIGN.md §4).
+
+A durable JetStream pull consumer per ``name``. With a database, every event is applied in one
+transaction that also records ``(consumer, event id)`` in the inbox, so a redelivery after a
+crash or a lost ack finds the event already applied and only acks it. A handler that keeps
+failing is retried with backoff; after ``max_deliver`` deliveries the message goes, untouched,
+to the dead-letter stream, and the consumer carries on with the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from nats.aio.msg import Msg
+from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .broker import DLQ_SUBJECT_PREFIX, stream_name
+from .db import Database
+from .event_schemas import EventSchemas
+from .events import CloudEvent
+from .logs import get_logger
+from .nats_broker import NatsBroker
+
+Handler = Callable[[CloudEvent, AsyncSession | None], Awaitable[None]]
+_log = get_logger(__name__)
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What became of one delivery: ``applied``, ``duplicate``, ``retry`` or ``dead_lettered``."""
+
+    status: str
+    error: str | None = None
+
+
+class EventConsumer:
+    def __init__(
+        self,
+        broker: NatsBroker,
+        *,
+        name: str,
+        stream_service: str,
+        types: Sequence[str],
+        handler: Handler,
+        database: Database | None = None,
+        schemas: EventSchemas | None = None,
+        max_deliver: int = 5,
+        backoff_seconds: Sequence[float] = (0.5, 1.0, 2.0, 5.0),
+        batch_size: int = 32,
+        ack_wait_seconds: float = 30.0,
+    ) -> None:
+        if not types:
+            raise ValueError("a consumer needs at least one event type")
+        self.broker = broker
+        self.name = name
+        self.stream = stream_name(stream_service)
+        self.types = list(types)
+        self.handler = handler
+        self.database = database
+        self.schemas = schemas
+        self.max_deliver = max_deliver
+        self.backoff_seconds = tuple(backoff_seconds) or (1.0,)
+        self.batch_size = batch_size
+        self.ack_wait_seconds = ack_wait_seconds
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                js = await self.broker.wait_connected()
+                await self.broker.ensure_stream(self.stream.removeprefix("BAZAAR_").lower())
+                subscription = await js.pull_subscribe(
+                    self.types[0],
+                    durable=self.name,
+                    stream=self.stream,
+                    config=ConsumerConfig(
+                        durable_name=self.name,
+                        filter_subjects=self.types,
+                        ack_policy=AckPolicy.EXPLICIT,
+                        deliver_policy=DeliverPolicy.ALL,
+                        ack_wait=self.ack_wait_seconds,
+                        # Dead-lettering is ours (below): the server must keep redelivering.
+                        max_deliver=-1,
+                    ),
+                )
+                _log.info("consumer_started", consumer=self.name, stream=self.stream)
+                await self._pull(subscription)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker away or consumer gone: set it up again
+                _log.warning("consumer_failed", consumer=self.name, error=str(exc))
+                await asyncio.sleep(1.0)
+
+    async def _pull(self, subscription: object) -> None:
+        fetch = subscription.fetch  # type: ignore[attr-defined]
+        while True:
+            try:
+                messages: list[Msg] = await fetch(self.batch_size, timeout=1.0)
+            except TimeoutError:
+                continue
+            for message in messages:
+                await self.process(message)
+
+    async def process(self, message: Msg) -> Outcome:
+        deliveries = message.metadata.num_delivered
+        try:
+            event = CloudEvent.from_json(message.data)
+            if self.schemas is not None:
+                self.schemas.validate(event)
+            applied = await self.apply(event)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the handler's failure, whatever it is, decides retry or DLQ
+            return await self._failed(message, deliveries, exc)
+        await message.ack()
+        return Outcome("applied" if applied else "duplicate")
+
+    async def apply(self, event: CloudEvent) -> bool:
+        """Runs the handler once per event id; False when the inbox says it already ran."""
+        if self.database is None:
+            await self.handler(event, None)
+            return True
+        async with self.database.transaction() as session:
+            first_time = await session.scalar(
+                text(
+                    "INSERT INTO inbox (consumer, event_id, event_type) "
+                    "VALUES (:consumer, :event_id, :event_type) "
+                    "ON CONFLICT DO NOTHING RETURNING event_id"
+                ),
+                {"consumer": self.name, "event_id": event.id, "event_type": event.type},
+            )
+            if first_time is None:
+                return False
+            await self.handler(event, session)
+        return True
+
+    async def _failed(self, message: Msg, deliveries: int, exc: Exception) -> Outcome:
+        error = f"{type(exc).__name__}: {exc}"[:500]
+        if deliveries >= self.max_deliver:
+            await self.broker.publish_raw(
+                f"{DLQ_SUBJECT_PREFIX}.{self.name}",
+                message.data,
+                msg_id=f"{self.name}:{message.metadata.sequence.stream}",
+                headers={
+                    "Bazaar-Consumer": self.name,
+                    "Bazaar-Original-Subject": message.subject,
+                    "Bazaar-Deliveries": str(deliveries),
+                    "Bazaar-Error": error.replace("\n", " "),
+                },
+            )
+            await message.ack()
+            _log.error(
+                "event_dead_lettered", consumer=self.name, deliveries=deliveries, error=error
+            )
+            return Outcome("dead_lettered", error)
+        delay = self.backoff_seconds[min(deliveries, len(self.backoff_seconds)) - 1]
+        await message.nak(delay=delay)
+        _log.warning("event_retry", consumer=self.name, deliveries=deliveries, error=error)
+        return Outcome("retry", error)

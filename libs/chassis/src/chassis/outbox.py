@@ -1,0 +1,181 @@
+"""The transactional outbox (DESIGN.md §4): events are rows written with the state change, and
+a relay publishes them once committed, with the event id as the broker's dedup id.
+
+A crash after publishing but before marking sent re-publishes on restart; the broker's dedup
+window and the consumers' inbox make that harmless. Events that break their schema are a
+producer bug: they are quarantined (kept, never published) rather than blocking the rest.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from .broker import Broker, BrokerUnavailable
+from .db import Database
+from .event_schemas import EventSchemas
+from .events import CloudEvent, InvalidEvent
+from .logs import get_logger
+
+_log = get_logger(__name__)
+
+
+def create_outbox_table(op: Any) -> None:
+    """Call from a service's Alembic revision."""
+    op.create_table(
+        "outbox",
+        sa.Column("seq", sa.BigInteger, sa.Identity(), primary_key=True),
+        sa.Column("event_id", sa.Text, nullable=False, unique=True),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column("payload", JSONB, nullable=False),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+        sa.Column("published_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("quarantined", sa.Text, nullable=True),
+    )
+    op.create_index(
+        "outbox_pending", "outbox", ["seq"],
+        postgresql_where=sa.text("published_at IS NULL AND quarantined IS NULL"),
+    )  # fmt: skip
+
+
+def create_inbox_table(op: Any) -> None:
+    """Call from the Alembic revision of a service that consumes events."""
+    op.create_table(
+        "inbox",
+        sa.Column("consumer", sa.Text, primary_key=True),
+        sa.Column("event_id", sa.Text, primary_key=True),
+        sa.Column("event_type", sa.Text, nullable=False),
+        sa.Column(
+            "processed_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+        ),
+    )
+
+
+async def enqueue(session: AsyncSession, *events: CloudEvent) -> None:
+    """Adds events to the outbox inside the caller's transaction."""
+    if not events:
+        return
+    await session.execute(
+        text(
+            "INSERT INTO outbox (event_id, event_type, payload) "
+            "VALUES (:event_id, :event_type, CAST(:payload AS jsonb))"
+        ),
+        [{"event_id": e.id, "event_type": e.type, "payload": e.to_json().decode()} for e in events],
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        database: Database,
+        broker: Broker,
+        *,
+        schemas: EventSchemas | None = None,
+        poll_seconds: float = 0.5,
+        batch_size: int = 100,
+        max_backoff_seconds: float = 5.0,
+    ) -> None:
+        self.database = database
+        self.broker = broker
+        self.schemas = schemas
+        self.poll_seconds = poll_seconds
+        self.batch_size = batch_size
+        self.max_backoff_seconds = max_backoff_seconds
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        if self._task is None:
+            self._task = asyncio.create_task(self._run(), name="outbox-relay")
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def _run(self) -> None:
+        delay = self.poll_seconds
+        while True:
+            try:
+                await self.publish_pending()
+                delay = self.poll_seconds
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # broker or database away: keep the rows, try later
+                delay = min(max(delay, self.poll_seconds) * 2, self.max_backoff_seconds)
+                _log.warning("outbox_relay_failed", error=str(exc), retry_in=delay)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), delay)
+            self._wake.clear()
+
+    async def publish_pending(self) -> int:
+        """Publishes everything pending, oldest first; returns how many were published."""
+        published = 0
+        while True:
+            sent, more = await self._publish_batch()
+            published += sent
+            if not more:
+                return published
+
+    async def _publish_batch(self) -> tuple[int, bool]:
+        async with self.database.transaction() as session:
+            rows = (
+                await session.execute(
+                    text(
+                        "SELECT seq, payload::text FROM outbox "
+                        "WHERE published_at IS NULL AND quarantined IS NULL "
+                        "ORDER BY seq LIMIT :limit FOR UPDATE SKIP LOCKED"
+                    ),
+                    {"limit": self.batch_size},
+                )
+            ).all()
+            sent: list[int] = []
+            failure: BrokerUnavailable | None = None
+            for seq, payload in rows:
+                event = CloudEvent.from_json(payload)
+                try:
+                    if self.schemas is not None:
+                        self.schemas.validate(event)
+                except InvalidEvent as exc:
+                    _log.error("outbox_event_quarantined", event_id=event.id, error=str(exc))
+                    await session.execute(
+                        text("UPDATE outbox SET quarantined = :why WHERE seq = :seq"),
+                        {"why": str(exc)[:1000], "seq": seq},
+                    )
+                    continue
+                try:
+                    await self.broker.publish(event)
+                except BrokerUnavailable as exc:
+                    failure = exc
+                    break
+                sent.append(seq)
+            if sent:
+                await session.execute(
+                    text("UPDATE outbox SET published_at = now() WHERE seq = ANY(:seqs)"),
+                    {"seqs": sent},
+                )
+        if failure is not None:
+            raise failure
+        return len(sent), len(rows) == self.batch_size
+
+    async def pending(self) -> int:
+        async with self.database.transaction() as session:
+            count = await session.scalar(
+                text(
+                    "SELECT count(*) FROM outbox WHERE published_at IS NULL AND quarantined IS NULL"
+                )
+            )
+        return int(count or 0)

@@ -1,0 +1,1 @@
+"""Bazaar payments: authorizations against a (simulated) processor, capture, void, refund."""
