@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI
 
 from chassis import (
+    Broker,
+    EventSchemas,
+    NatsBroker,
+    OutboxRelay,
     TokenVerifier,
     create_service_app,
     get_logger,
@@ -26,13 +30,38 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 _log = get_logger("bazaar_products")
 
 
-def create_app(settings: Settings, *, token_verifier: TokenVerifier | None = None) -> FastAPI:
-    """``token_verifier`` replaces the JWKS-backed one (tests pass ``TestTokens().verifier``)."""
+def create_app(
+    settings: Settings,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    broker: Broker | None = None,
+) -> FastAPI:
+    """``token_verifier`` replaces the JWKS-backed one (tests pass ``TestTokens().verifier``);
+    ``broker`` replaces the NATS one made from NATS_URL (tests pass an ``InMemoryBroker``)."""
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        async with owned_database(app, settings, MIGRATIONS) as database:
-            app.state.unit_of_work = lambda: SqlUnitOfWork(database)
+        async with AsyncExitStack() as stack:
+            database = await stack.enter_async_context(owned_database(app, settings, MIGRATIONS))
+            events_to = broker
+            if events_to is None:
+                nats = NatsBroker(settings.nats_url, name=settings.service_name)
+                stack.push_async_callback(nats.close)
+                # Connects (and creates BAZAAR_PRODUCTS) in the background, retrying for ever:
+                # reservations never wait for the broker; their events wait in the outbox.
+                await nats.ensure_stream("products")
+                await nats.connect()
+                events_to = nats
+            relay = OutboxRelay(
+                database,
+                events_to,
+                schemas=EventSchemas.load(settings.event_schemas_dir),
+                poll_seconds=settings.outbox_poll_seconds,
+            )
+            relay.start()
+            stack.push_async_callback(relay.stop)
+            app.state.relay = relay
+            app.state.unit_of_work = lambda: SqlUnitOfWork(database, on_events_committed=relay.wake)
             if settings.seed_demo_catalog:
                 added = await services.seed_catalog(app.state.unit_of_work, demo_catalog())
                 _log.info("demo_catalog_seeded", products_added=added)
@@ -52,6 +81,9 @@ def openapi_document() -> dict[str, Any]:
     settings = Settings(
         database_url="postgresql+asyncpg://products@localhost/products",
         jwks_url="http://users.invalid/.well-known/jwks.json",
+        nats_url="nats://localhost:4222",
+        # Any existing folder: building the document reads no schema.
+        event_schemas_dir=Path(__file__).parent,
         log_json=False,
     )
     return create_app(settings).openapi()

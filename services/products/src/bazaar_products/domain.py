@@ -113,6 +113,25 @@ class ReserveOutcome:
     created: bool  # False: an idempotent repeat answered from the stored reservation
 
 
+@dataclass(frozen=True)
+class StockReserved:
+    """An order took stock (a new reservation, never an idempotent repeat)."""
+
+    order_id: uuid.UUID
+    lines: tuple[ReservationLine, ...]
+
+
+@dataclass(frozen=True)
+class StockReleased:
+    """An order's reserved stock went back on the shelf (never for a tombstone or a repeat)."""
+
+    order_id: uuid.UUID
+    lines: tuple[ReservationLine, ...]
+
+
+StockEvent = StockReserved | StockReleased
+
+
 class DomainError(Exception):
     pass
 

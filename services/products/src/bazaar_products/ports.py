@@ -15,6 +15,7 @@ from .domain import (
     Reservation,
     ReservationLine,
     ReservationStatus,
+    StockEvent,
 )
 
 
@@ -66,11 +67,19 @@ class ReservationRepository(Protocol):
     async def set_status(self, order_id: uuid.UUID, status: ReservationStatus) -> None: ...
 
 
+class EventOutbox(Protocol):
+    async def add(self, event: StockEvent) -> None:
+        """Records the event in the unit of work's transaction; it is published only if (and
+        after) that transaction commits."""
+        ...
+
+
 class UnitOfWork(Protocol):
     """One transaction: committed when the block ends normally, rolled back on any error."""
 
     products: ProductRepository
     reservations: ReservationRepository
+    events: EventOutbox
 
     async def __aenter__(self) -> UnitOfWork: ...
 

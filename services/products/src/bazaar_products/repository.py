@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AsyncExitStack
 from types import TracebackType
 from typing import Any
@@ -23,6 +23,7 @@ from .domain import (
     ReservationLine,
     ReservationStatus,
 )
+from .stock_events import SqlEventOutbox
 from .tables import products, reservation_lines, reservations
 
 _LISTING_ORDER = (products.c.name, products.c.product_id)
@@ -198,19 +199,28 @@ class SqlReservationRepository:
 
 
 class SqlUnitOfWork:
-    """A transaction on the service's database with the repositories bound to it."""
+    """A transaction on the service's database with the repositories bound to it.
+
+    ``on_events_committed`` runs after a commit that wrote events to the outbox (the relay's
+    ``wake``), so they go out at once instead of at the relay's next poll.
+    """
 
     products: SqlProductRepository
     reservations: SqlReservationRepository
+    events: SqlEventOutbox
 
-    def __init__(self, database: Database) -> None:
+    def __init__(
+        self, database: Database, *, on_events_committed: Callable[[], None] | None = None
+    ) -> None:
         self._database = database
+        self._on_events_committed = on_events_committed
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> SqlUnitOfWork:
         session = await self._stack.enter_async_context(self._database.transaction())
         self.products = SqlProductRepository(session)
         self.reservations = SqlReservationRepository(session)
+        self.events = SqlEventOutbox(session)
         return self
 
     async def __aexit__(
@@ -219,4 +229,6 @@ class SqlUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        await self._stack.__aexit__(exc_type, exc, tb)
+        await self._stack.__aexit__(exc_type, exc, tb)  # commits, or rolls back on an error
+        if exc_type is None and self.events.added and self._on_events_committed is not None:
+            self._on_events_committed()

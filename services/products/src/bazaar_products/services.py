@@ -24,6 +24,8 @@ from .domain import (
     ReservationReleased,
     ReservationStatus,
     ReserveOutcome,
+    StockReleased,
+    StockReserved,
     UnknownProducts,
     reservation_lines,
 )
@@ -86,7 +88,11 @@ async def update_product(
 async def reserve_stock(
     uow: UnitOfWorkFactory, order_id: uuid.UUID, lines: Iterable[ReservationLine]
 ) -> ReserveOutcome:
-    """Takes stock for every line or for none; idempotent per order id."""
+    """Takes stock for every line or for none; idempotent per order id.
+
+    A new reservation announces itself (StockReserved, in the same transaction); a repeat
+    changes nothing and announces nothing.
+    """
     wanted = reservation_lines(lines)
     async with uow() as work:
         if not await work.reservations.claim(order_id, ReservationStatus.RESERVED):
@@ -112,6 +118,7 @@ async def reserve_stock(
         if short:
             raise InsufficientStock(short)
         await work.reservations.add_lines(order_id, wanted)
+        await work.events.add(StockReserved(order_id, wanted))
     return ReserveOutcome(Reservation(order_id, ReservationStatus.RESERVED, wanted), created=True)
 
 
@@ -119,7 +126,8 @@ async def release_stock(uow: UnitOfWorkFactory, order_id: uuid.UUID) -> Reservat
     """Gives the order's stock back exactly once.
 
     Releasing an order that never reserved leaves a RELEASED tombstone, so a reservation
-    request that arrives after its compensation is refused instead of leaking stock.
+    request that arrives after its compensation is refused instead of leaking stock. Only a
+    release that really restores stock announces itself (StockReleased, same transaction).
     """
     async with uow() as work:
         if await work.reservations.claim(order_id, ReservationStatus.RELEASED):
@@ -133,6 +141,8 @@ async def release_stock(uow: UnitOfWorkFactory, order_id: uuid.UUID) -> Reservat
         for line in sorted(existing.lines):
             await work.products.return_stock(line.product_id, line.quantity)
         await work.reservations.set_status(order_id, ReservationStatus.RELEASED)
+        if existing.lines:
+            await work.events.add(StockReleased(order_id, existing.lines))
     return replace(existing, status=ReservationStatus.RELEASED)
 
 

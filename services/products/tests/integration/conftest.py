@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -12,7 +15,9 @@ from asgi_lifespan import LifespanManager
 
 from bazaar_products.bootstrap import create_app
 from bazaar_products.settings import Settings
-from chassis.testing import TestTokens
+from chassis.testing import InMemoryBroker, TestTokens
+
+EVENT_SCHEMAS_DIR = Path(__file__).resolve().parents[4] / "contracts" / "events"
 
 
 @pytest.fixture
@@ -30,6 +35,8 @@ def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
         jwks_url="http://users.invalid/.well-known/jwks.json",  # unused: tests pass a verifier
+        nats_url="nats://127.0.0.1:9",  # unused: tests pass an in-memory broker
+        event_schemas_dir=EVENT_SCHEMAS_DIR,
         environment="test",
         log_json=False,
         log_level="WARNING",
@@ -40,14 +47,20 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
+def broker() -> InMemoryBroker:
+    """Where the outbox relay publishes; every app a test starts shares it."""
+    return InMemoryBroker()
+
+
+@pytest.fixture
 def start_app(
-    tokens: TestTokens,
+    tokens: TestTokens, broker: InMemoryBroker
 ) -> Callable[[Settings], AbstractAsyncContextManager[httpx.AsyncClient]]:
     """Runs the app, lifespan included (migrations, seeding), and gives a client for it."""
 
     @asynccontextmanager
     async def start(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-        app = create_app(settings, token_verifier=tokens.verifier)
+        app = create_app(settings, token_verifier=tokens.verifier, broker=broker)
         async with (
             LifespanManager(app, startup_timeout=60) as manager,
             httpx.AsyncClient(
@@ -91,3 +104,22 @@ def create_product(
         return product
 
     return create
+
+
+@pytest.fixture
+def eventually() -> Callable[..., Awaitable[Any]]:
+    """Polls ``probe`` until it returns something truthy (or the deadline says it never will)."""
+
+    async def wait(probe: Callable[[], Any], *, within: float = 30.0) -> Any:
+        deadline = time.monotonic() + within
+        while True:
+            result = probe()
+            if asyncio.iscoroutine(result):
+                result = await result
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still {result!r} after {within}s")
+            await asyncio.sleep(0.02)
+
+    return wait

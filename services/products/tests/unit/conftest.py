@@ -23,6 +23,7 @@ from bazaar_products.domain import (
     Reservation,
     ReservationLine,
     ReservationStatus,
+    StockEvent,
 )
 
 
@@ -127,12 +128,22 @@ class FakeReservations:
         self.rows[order_id] = replace(self.rows[order_id], status=status)
 
 
+class FakeEventOutbox:
+    def __init__(self) -> None:
+        self.staged: list[StockEvent] = []
+
+    async def add(self, event: StockEvent) -> None:
+        self.staged.append(event)
+
+
 class FakeStore:
     """The committed state; ``uow`` is the UnitOfWorkFactory the use cases take."""
 
     def __init__(self) -> None:
         self.products: dict[uuid.UUID, Product] = {}
         self.reservations: dict[uuid.UUID, Reservation] = {}
+        # What reached the outbox: only events of committed units of work.
+        self.events: list[StockEvent] = []
         self.commits = 0
 
     def uow(self) -> FakeUnitOfWork:
@@ -165,6 +176,7 @@ class FakeUnitOfWork:
     async def __aenter__(self) -> FakeUnitOfWork:
         self.products = FakeProducts(dict(self._store.products))
         self.reservations = FakeReservations(dict(self._store.reservations))
+        self.events = FakeEventOutbox()
         return self
 
     async def __aexit__(
@@ -176,6 +188,7 @@ class FakeUnitOfWork:
         if exc_type is None:
             self._store.products = self.products.rows
             self._store.reservations = self.reservations.rows
+            self._store.events.extend(self.events.staged)
             self._store.commits += 1
 
 

@@ -1,0 +1,24 @@
+"""The transactional outbox: stock events written with the reservation they describe.
+
+Revision ID: 0002
+Revises: 0001
+"""
+
+from __future__ import annotations
+
+from alembic import op
+
+from chassis import create_outbox_table
+
+revision = "0002"
+down_revision = "0001"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    create_outbox_table(op)
+
+
+def downgrade() -> None:
+    op.drop_table("outbox")
