@@ -1,0 +1,1 @@
+"""Adapters behind the payments service's ports: PostgreSQL and the simulated processor."""

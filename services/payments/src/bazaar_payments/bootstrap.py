@@ -1,0 +1,87 @@
+"""Wiring: settings in, a FastAPI app out. Resources are made in the lifespan, not here."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI
+
+from chassis import (
+    Broker,
+    EventSchemas,
+    NatsBroker,
+    OutboxRelay,
+    create_service_app,
+    owned_database,
+)
+
+from .adapters.simulated_processor import SimulatedProcessor
+from .adapters.sql_payments import SqlUnitOfWork
+from .api import router
+from .ports import PaymentProcessor
+from .settings import Settings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# How long start-up waits for NATS before serving anyway (the outbox keeps events meanwhile).
+BROKER_CONNECT_WAIT_SECONDS = 2.0
+
+
+def create_app(
+    settings: Settings,
+    *,
+    broker: Broker | None = None,
+    processor: PaymentProcessor | None = None,
+) -> FastAPI:
+    """``broker``/``processor`` replace the real ones (tests); by default events go to NATS at
+    NATS_URL and authorizations to the simulated processor."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        async with AsyncExitStack() as stack:
+            database = await stack.enter_async_context(
+                owned_database(app, settings, MIGRATIONS_DIR)
+            )
+            publisher = broker
+            if publisher is None:
+                nats = NatsBroker(settings.nats_url, name=settings.service_name)
+                stack.push_async_callback(nats.close)
+                await nats.ensure_stream(settings.service_name)
+                await nats.connect(wait_seconds=BROKER_CONNECT_WAIT_SECONDS)
+                publisher = nats
+            relay = OutboxRelay(
+                database,
+                publisher,
+                schemas=EventSchemas.load(settings.event_schemas_dir),
+                poll_seconds=settings.outbox_poll_seconds,
+            )
+            relay.start()
+            stack.push_async_callback(relay.stop)
+            app.state.relay = relay
+            app.state.uow = lambda: SqlUnitOfWork(database.sessions, on_events_committed=relay.wake)
+            app.state.processor = processor or SimulatedProcessor(
+                latency_seconds=settings.processor_latency_ms / 1000,
+                timeout_seconds=settings.processor_timeout_seconds,
+            )
+            yield
+
+    return create_service_app(
+        settings,
+        title="Bazaar payments",
+        description="Payments (internal): authorize with the processor, capture, void, refund; "
+        "every change is published as an event through the outbox.",
+        routers=[router],
+        lifespan=lifespan,
+    )
+
+
+def openapi_document() -> dict[str, Any]:
+    settings = Settings(
+        database_url="postgresql+asyncpg://placeholder@localhost/placeholder",
+        nats_url="nats://localhost:4222",
+        # Must exist (the setting is checked); never read while building the document.
+        event_schemas_dir=Path(__file__).parent,
+    )
+    return create_app(settings).openapi()
