@@ -1,0 +1,3 @@
+from chassis import run_env
+
+run_env()
