@@ -28,6 +28,15 @@ class OrderStatus(StrEnum):
     CANCELLED = "CANCELLED"
 
 
+class RejectionReason(StrEnum):
+    """Why the saga ended an order REJECTED (the values of OrderRejected's ``reason``)."""
+
+    OUT_OF_STOCK = "out_of_stock"
+    UNKNOWN_PRODUCT = "unknown_product"
+    PAYMENT_DECLINED = "payment_declined"
+    TIMED_OUT = "timed_out"
+
+
 # REJECTED and CANCELLED are final. CONFIRMED can still be cancelled (before shipping) by running
 # the compensations; the saga (DESIGN.md §3) drives PENDING to one of the others.
 _TRANSITIONS: Mapping[OrderStatus, frozenset[OrderStatus]] = {
@@ -91,6 +100,23 @@ class InvalidTransition(OrderError):
 
 class OrderNotFound(OrderError):
     pass
+
+
+class OrderNotCancellable(OrderError):
+    """Only a CONFIRMED order can be cancelled; a PENDING one is still in flight."""
+
+    def __init__(self, status: OrderStatus) -> None:
+        super().__init__(f"an order that is {status} cannot be cancelled")
+        self.status = status
+
+
+class IdempotencyKeyReused(OrderError):
+    """The customer sent this Idempotency-Key before, with a different request."""
+
+
+class PaymentVoided(OrderError):
+    """Payments refused an authorization because the order's payment was already voided:
+    an earlier compensation got there first."""
 
 
 class DependencyUnavailable(OrderError):
@@ -163,6 +189,7 @@ class Order:
     lines: tuple[OrderLine, ...]
     created_at: datetime
     updated_at: datetime
+    rejection_reason: RejectionReason | None = None
     total_amount: Decimal = field(init=False)
 
     def __post_init__(self) -> None:
@@ -215,11 +242,22 @@ class Order:
     def confirm(self, now: datetime) -> None:
         self._move_to(OrderStatus.CONFIRMED, now)
 
-    def reject(self, now: datetime) -> None:
+    def reject(self, now: datetime, reason: RejectionReason) -> None:
         self._move_to(OrderStatus.REJECTED, now)
+        self.rejection_reason = reason
 
     def cancel(self, now: datetime) -> None:
         self._move_to(OrderStatus.CANCELLED, now)
+
+
+@dataclass(frozen=True)
+class Authorized:
+    payment_id: uuid.UUID
+
+
+@dataclass(frozen=True)
+class Declined:
+    reason: str
 
 
 @dataclass(frozen=True)

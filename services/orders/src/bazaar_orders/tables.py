@@ -15,6 +15,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     Table,
+    Text,
     UniqueConstraint,
     Uuid,
     func,
@@ -33,6 +34,7 @@ orders = Table(
     Column("status", String(20), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("rejection_reason", String(32), nullable=True),
     CheckConstraint(
         "status IN ('PENDING', 'CONFIRMED', 'REJECTED', 'CANCELLED')", name="orders_status_valid"
     ),
@@ -61,4 +63,44 @@ order_items = Table(
     CheckConstraint("unit_price >= 0", name="order_items_unit_price_not_negative"),
     # Also the index behind the foreign key: every read of an order's items starts here.
     UniqueConstraint("order_id", "line_no", name="order_items_order_line_key"),
+)
+
+# Written in the same transaction as the order it drives (see saga.py for the states).
+order_sagas = Table(
+    "order_sagas",
+    metadata,
+    Column(
+        "order_id",
+        Uuid,
+        ForeignKey("orders.order_id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
+    Column("state", String(32), nullable=False),
+    Column("attempts", Integer, nullable=False, server_default=text("0")),
+    Column("next_attempt_at", DateTime(timezone=True), nullable=False),
+    Column("lease_owner", Text, nullable=True),
+    Column("lease_until", DateTime(timezone=True), nullable=True),
+    Column("deadline_at", DateTime(timezone=True), nullable=False),
+    Column("payment_token", String(64), nullable=False),
+    Column("rejection_reason", String(32), nullable=True),
+    Column("rejection_detail", Text, nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+)
+TERMINAL_SAGA_STATES_SQL = "state NOT IN ('DONE', 'REJECTED', 'CANCELLED')"
+# The sweeper's question, "which unfinished sagas are due?", reads only unfinished rows.
+Index(
+    "order_sagas_due_idx",
+    order_sagas.c.next_attempt_at,
+    postgresql_where=text(TERMINAL_SAGA_STATES_SQL),
+)
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("customer_id", Uuid, primary_key=True),
+    Column("key", Text, primary_key=True),
+    Column("request_hash", Text, nullable=False),
+    Column("order_id", Uuid, ForeignKey("orders.order_id", ondelete="CASCADE"), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
 )

@@ -1,19 +1,26 @@
-"""The real orders app on a fresh PostgreSQL database, with the products ports faked."""
+"""The real orders app on a fresh PostgreSQL database, with products and payments faked behind
+our ports, an in-memory broker, and the saga driven by the test (no background tasks)."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bazaar_orders.bootstrap import create_app
 from bazaar_orders.settings import Settings
-from chassis.testing import TestTokens
+from chassis import EventSchemas
+from chassis.testing import InMemoryBroker, TestTokens
+
+EVENT_SCHEMAS_DIR = Path(__file__).resolve().parents[4] / "contracts" / "events"
+TABLES = ("orders", "order_items", "order_sagas", "idempotency_keys", "outbox")
 
 
 @pytest.fixture
@@ -22,12 +29,25 @@ def tokens() -> TestTokens:
 
 
 @pytest.fixture
+def broker() -> InMemoryBroker:
+    return InMemoryBroker()
+
+
+@pytest.fixture
+def schemas() -> EventSchemas:
+    return EventSchemas.load(EVENT_SCHEMAS_DIR)
+
+
+@pytest.fixture
 def settings(database_url: str) -> Settings:
     return Settings(
         database_url=database_url,
-        # Never called: tokens are checked by TestTokens' verifier, products are faked.
+        # Never called: tokens are checked by TestTokens' verifier, the others are faked.
         jwks_url="http://127.0.0.1:9/.well-known/jwks.json",
         products_url="http://127.0.0.1:9",
+        payments_url="http://127.0.0.1:9",
+        nats_url="nats://127.0.0.1:9",
+        event_schemas_dir=EVENT_SCHEMAS_DIR,
         environment="test",
         log_json=False,
         log_level="WARNING",
@@ -35,16 +55,31 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def api(
-    settings: Settings, catalog: Any, inventory: Any, tokens: TestTokens
-) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(settings, catalog=catalog, inventory=inventory, token_verifier=tokens.verifier)
-    async with (
-        LifespanManager(app),
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://orders"
-        ) as client,
-    ):
+async def app(
+    settings: Settings,
+    catalog: Any,
+    inventory: Any,
+    payments: Any,
+    broker: InMemoryBroker,
+    tokens: TestTokens,
+) -> AsyncIterator[FastAPI]:
+    app = create_app(
+        settings,
+        catalog=catalog,
+        inventory=inventory,
+        payments=payments,
+        broker=broker,
+        token_verifier=tokens.verifier,
+        start_background=False,
+    )
+    async with LifespanManager(app):
+        yield app
+
+
+@pytest.fixture
+async def api(app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://orders") as client:
         yield client
 
 
@@ -58,9 +93,15 @@ async def db(database_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def count_rows(db: AsyncEngine) -> Any:
     async def count() -> dict[str, int]:
+        counts: dict[str, int] = {}
         async with db.connect() as conn:
-            orders = await conn.scalar(text("SELECT count(*) FROM orders"))
-            items = await conn.scalar(text("SELECT count(*) FROM order_items"))
-        return {"orders": int(orders or 0), "order_items": int(items or 0)}
+            for table in TABLES:
+                counts[table] = int(await conn.scalar(text(f"SELECT count(*) FROM {table}")) or 0)  # noqa: S608
+        return counts
 
     return count
+
+
+@pytest.fixture
+def nothing_written() -> dict[str, int]:
+    return dict.fromkeys(TABLES, 0)

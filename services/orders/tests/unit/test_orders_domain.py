@@ -18,6 +18,7 @@ from bazaar_orders.domain import (
     OrderStatus,
     OrderTotalTooLarge,
     Price,
+    RejectionReason,
     RequestedLine,
     UnknownProducts,
     check_requested_lines,
@@ -121,7 +122,7 @@ def _pending() -> Order:
     ("move", "target"),
     [
         (Order.confirm, OrderStatus.CONFIRMED),
-        (Order.reject, OrderStatus.REJECTED),
+        (lambda order, now: order.reject(now, RejectionReason.OUT_OF_STOCK), OrderStatus.REJECTED),
         (Order.cancel, OrderStatus.CANCELLED),
     ],
 )
@@ -129,6 +130,7 @@ def test_pending_can_move_to_every_outcome(move, target) -> None:  # type: ignor
     order = _pending()
     later = NOW + timedelta(seconds=5)
     move(order, later)
+    assert (order.rejection_reason is not None) == (target is OrderStatus.REJECTED)
     assert order.status is target
     assert order.updated_at == later
     assert order.created_at == NOW
@@ -138,9 +140,10 @@ def test_a_confirmed_order_can_be_cancelled_but_not_rejected_or_reconfirmed() ->
     order = _pending()
     order.confirm(NOW)
     with pytest.raises(InvalidTransition):
-        order.reject(NOW)
+        order.reject(NOW, RejectionReason.TIMED_OUT)
     with pytest.raises(InvalidTransition):
         order.confirm(NOW)
+    assert order.rejection_reason is None
     order.cancel(NOW)
     assert order.status is OrderStatus.CANCELLED
 
@@ -148,7 +151,10 @@ def test_a_confirmed_order_can_be_cancelled_but_not_rejected_or_reconfirmed() ->
 @pytest.mark.parametrize("final", [OrderStatus.REJECTED, OrderStatus.CANCELLED])
 def test_rejected_and_cancelled_are_final(final: OrderStatus) -> None:
     order = _pending()
-    (order.reject if final is OrderStatus.REJECTED else order.cancel)(NOW)
+    if final is OrderStatus.REJECTED:
+        order.reject(NOW, RejectionReason.PAYMENT_DECLINED)
+    else:
+        order.cancel(NOW)
     for target in OrderStatus:
         assert not order.can_become(target)
     with pytest.raises(InvalidTransition) as caught:

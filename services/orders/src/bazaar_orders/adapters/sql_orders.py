@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import TracebackType
 from typing import Any
 
-from sqlalchemy import Row, insert, select, tuple_
+from sqlalchemy import Row, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from bazaar_orders.domain import ListPosition, Order, OrderLine, OrderStatus
+from bazaar_orders.domain import ListPosition, Order, OrderLine, OrderStatus, RejectionReason
 from bazaar_orders.tables import order_items, orders
+
+from .sql_sagas import SqlIdempotencyKeys, SqlOutbox, SqlSagaRepository
 
 
 class SqlOrderRepository:
@@ -27,6 +29,7 @@ class SqlOrderRepository:
                 total_amount=order.total_amount,
                 currency=order.currency,
                 status=order.status.value,
+                rejection_reason=order.rejection_reason,
                 created_at=order.created_at,
                 updated_at=order.updated_at,
             )
@@ -46,13 +49,25 @@ class SqlOrderRepository:
             ],
         )
 
-    async def get(self, order_id: uuid.UUID) -> Order | None:
-        row = (
-            await self._session.execute(select(orders).where(orders.c.order_id == order_id))
-        ).first()
+    async def get(self, order_id: uuid.UUID, *, for_update: bool = False) -> Order | None:
+        query = select(orders).where(orders.c.order_id == order_id)
+        if for_update:
+            query = query.with_for_update()
+        row = (await self._session.execute(query)).first()
         if row is None:
             return None
         return (await self._with_lines([row]))[0]
+
+    async def update_status(self, order: Order) -> None:
+        await self._session.execute(
+            update(orders)
+            .where(orders.c.order_id == order.order_id)
+            .values(
+                status=order.status.value,
+                rejection_reason=order.rejection_reason,
+                updated_at=order.updated_at,
+            )
+        )
 
     async def list_for_customer(
         self, customer_id: uuid.UUID, *, limit: int, after: ListPosition | None
@@ -92,24 +107,41 @@ class SqlOrderRepository:
                 lines=tuple(lines[row.order_id]),
                 created_at=row.created_at,
                 updated_at=row.updated_at,
+                rejection_reason=(
+                    RejectionReason(row.rejection_reason) if row.rejection_reason else None
+                ),
             )
             for row in rows
         ]
 
 
 class SqlUnitOfWork:
-    """One session, one transaction; closing without ``commit()`` rolls back."""
+    """One session, one transaction; closing without ``commit()`` rolls back.
+
+    ``events_committed`` is called after a commit that wrote to the outbox (the relay's wake-up).
+    """
 
     orders: SqlOrderRepository
+    sagas: SqlSagaRepository
+    idempotency_keys: SqlIdempotencyKeys
+    outbox: SqlOutbox
 
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        events_committed: Callable[[], None] | None = None,
+    ) -> None:
         self._sessions = sessions
+        self._events_committed = events_committed
         self._session: AsyncSession | None = None
 
     async def __aenter__(self) -> SqlUnitOfWork:
         self._session = self._sessions()
         await self._session.begin()
         self.orders = SqlOrderRepository(self._session)
+        self.sagas = SqlSagaRepository(self._session)
+        self.idempotency_keys = SqlIdempotencyKeys(self._session)
+        self.outbox = SqlOutbox(self._session)
         return self
 
     async def __aexit__(
@@ -128,3 +160,5 @@ class SqlUnitOfWork:
     async def commit(self) -> None:
         assert self._session is not None
         await self._session.commit()
+        if self.outbox.added and self._events_committed is not None:
+            self._events_committed()

@@ -1,0 +1,270 @@
+"""The saga through the real app on a real PostgreSQL: 202 then CONFIRMED/REJECTED, events in
+the outbox matching their contracts, leases, the sweeper and the background wiring."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from bazaar_orders.bootstrap import create_app
+from bazaar_orders.domain import RequestedLine
+from bazaar_orders.order_events import (
+    ORDER_CONFIRMED,
+    ORDER_PLACED,
+    ORDER_REJECTED,
+)
+from bazaar_orders.saga import SagaState
+from bazaar_orders.saga_runner import SagaRunner
+from bazaar_orders.settings import Settings
+from chassis import EventSchemas
+from chassis.testing import InMemoryBroker, TestTokens
+
+pytestmark = pytest.mark.integration
+
+PROBLEMS = "https://bazaar.dev/problems"
+ALICE = uuid.UUID("00000000-0000-4000-8000-00000000a11c")
+BOB = uuid.UUID("00000000-0000-4000-8000-000000000b0b")
+
+
+def _body(*lines: tuple[uuid.UUID, int], token: str | None = None) -> dict[str, Any]:
+    body: dict[str, Any] = {"items": [{"productId": str(p), "quantity": q} for p, q in lines]}
+    if token is not None:
+        body["paymentToken"] = token
+    return body
+
+
+async def _place(api: httpx.AsyncClient, tokens: TestTokens, body: dict[str, Any]) -> str:
+    response = await api.post("/orders", json=body, headers=tokens.headers(ALICE))
+    assert response.status_code == 202, response.text
+    order_id: str = response.json()["orderId"]
+    return order_id
+
+
+async def _get(api: httpx.AsyncClient, tokens: TestTokens, order_id: str) -> dict[str, Any]:
+    response = await api.get(f"/orders/{order_id}", headers=tokens.headers(ALICE))
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+async def _published(app: FastAPI, broker: InMemoryBroker, schemas: EventSchemas) -> list[str]:
+    """Relays the outbox and checks every event against its contract; returns their types."""
+    await app.state.relay.publish_pending()
+    for event in broker.published:
+        schemas.validate(event)
+    return [event.type for event in broker.published]
+
+
+async def test_placed_pending_then_confirmed_with_its_events(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    tokens: TestTokens,
+    catalog: Any,
+    inventory: Any,
+    payments: Any,
+    broker: InMemoryBroker,
+    schemas: EventSchemas,
+) -> None:
+    mug = catalog.add("19.99")
+    inventory.stock_up(mug, 10)
+    order_id = await _place(api, tokens, _body((mug, 3), token="tok_mastercard"))
+    assert (await _get(api, tokens, order_id))["status"] == "PENDING"
+    assert await _published(app, broker, schemas) == [ORDER_PLACED]
+
+    assert await app.state.saga_runner.advance(uuid.UUID(order_id)) is SagaState.DONE
+
+    order = await _get(api, tokens, order_id)
+    assert (order["status"], order["rejectionReason"]) == ("CONFIRMED", None)
+    assert inventory.stock == {mug: 7}
+    assert payments.status == {uuid.UUID(order_id): "CAPTURED"}
+    assert await _published(app, broker, schemas) == [ORDER_PLACED, ORDER_CONFIRMED]
+    placed, confirmed = broker.published
+    assert placed.data["items"] == [{"productId": str(mug), "quantity": 3, "unitPrice": "19.99"}]
+    assert confirmed.data["totalAmount"] == "59.97"
+    assert confirmed.subject == order_id
+
+
+@pytest.mark.parametrize(
+    ("stock", "token", "reason"),
+    [(1, "tok_visa", "out_of_stock"), (10, "tok_decline", "payment_declined")],
+    ids=["out-of-stock", "declined"],
+)
+async def test_rejected_orders_say_why_and_hold_nothing(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    tokens: TestTokens,
+    catalog: Any,
+    inventory: Any,
+    broker: InMemoryBroker,
+    schemas: EventSchemas,
+    stock: int,
+    token: str,
+    reason: str,
+) -> None:
+    mug = catalog.add("5.00")
+    inventory.stock_up(mug, stock)
+    order_id = await _place(api, tokens, _body((mug, 2), token=token))
+
+    assert await app.state.saga_runner.advance(uuid.UUID(order_id)) is SagaState.REJECTED
+
+    order = await _get(api, tokens, order_id)
+    assert (order["status"], order["rejectionReason"]) == ("REJECTED", reason)
+    assert inventory.stock == {mug: stock}
+    assert inventory.held() == {}
+    assert await _published(app, broker, schemas) == [ORDER_PLACED, ORDER_REJECTED]
+    assert broker.published[1].data["reason"] == reason
+
+
+class _GatedInventory:
+    """Holds every reservation until the test opens the gate, so runners overlap."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def reserve(self, order_id: uuid.UUID, lines: Sequence[RequestedLine]) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await self.inner.reserve(order_id, lines)
+
+    async def release(self, order_id: uuid.UUID) -> None:
+        await self.inner.release(order_id)
+
+
+async def test_racing_runners_make_each_call_once(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    tokens: TestTokens,
+    catalog: Any,
+    inventory: Any,
+    payments: Any,
+) -> None:
+    mug = catalog.add("2.00")
+    inventory.stock_up(mug, 10)
+    order_id = uuid.UUID(await _place(api, tokens, _body((mug, 4))))
+    gated = _GatedInventory(inventory)
+    runners = [
+        SagaRunner(uow=app.state.uow, inventory=gated, payments=payments, owner=f"replica-{i}")
+        for i in range(5)
+    ]
+
+    first = asyncio.create_task(runners[0].advance(order_id))
+    await gated.entered.wait()  # runner 0 holds the lease and is mid-call, no connection held
+    others = await asyncio.gather(*(runner.advance(order_id) for runner in runners[1:]))
+    gated.gate.set()
+
+    assert others == [None, None, None, None]
+    assert await first is SagaState.DONE
+    assert inventory.reserve_calls == [order_id]
+    assert (payments.calls_of("authorize"), payments.calls_of("capture")) == (1, 1)
+    assert inventory.stock == {mug: 6}
+    assert (await _get(api, tokens, str(order_id)))["status"] == "CONFIRMED"
+
+
+async def test_the_sweeper_resumes_sagas_whose_runner_died_and_due_retries(
+    app: FastAPI,
+    api: httpx.AsyncClient,
+    tokens: TestTokens,
+    catalog: Any,
+    inventory: Any,
+    payments: Any,
+    db: AsyncEngine,
+) -> None:
+    mug = catalog.add("3.00")
+    inventory.stock_up(mug, 10)
+    orphan, alive, retrying = [await _place(api, tokens, _body((mug, 1))) for _ in range(3)]
+    # orphan: its runner reserved stock, then died holding a lease that has since expired.
+    await inventory.reserve(uuid.UUID(orphan), [RequestedLine(mug, 1)])
+    # alive: another replica holds a current lease on it.
+    async with db.begin() as conn:
+        await conn.execute(
+            text(
+                "UPDATE order_sagas SET state = 'AUTHORIZING', lease_owner = 'dead',"
+                " lease_until = now() - interval '1 second' WHERE order_id = :id"
+            ),
+            {"id": orphan},
+        )
+        await conn.execute(
+            text(
+                "UPDATE order_sagas SET lease_owner = 'busy',"
+                " lease_until = now() + interval '1 minute' WHERE order_id = :id"
+            ),
+            {"id": alive},
+        )
+    # retrying: payments was down, so it waits for its backoff to end.
+    payments.unavailable = True
+    assert await app.state.saga_runner.advance(uuid.UUID(retrying)) is SagaState.AUTHORIZING
+    payments.unavailable = False
+    async with db.begin() as conn:
+        row = (
+            await conn.execute(
+                text(
+                    "SELECT attempts, last_error, next_attempt_at >= now() FROM order_sagas"
+                    " WHERE order_id = :id"
+                ),
+                {"id": retrying},
+            )
+        ).one()
+        assert row[0] == 1
+        assert "connection refused" in row[1]
+        assert row[2]
+        await conn.execute(
+            text("UPDATE order_sagas SET next_attempt_at = now() WHERE order_id = :id"),
+            {"id": retrying},
+        )
+
+    driver = app.state.saga_driver
+    assert await driver.sweep_once() == 2
+    await driver.drain()
+
+    assert (await _get(api, tokens, orphan))["status"] == "CONFIRMED"
+    assert (await _get(api, tokens, retrying))["status"] == "CONFIRMED"
+    assert (await _get(api, tokens, alive))["status"] == "PENDING"
+    assert inventory.reserve_calls.count(uuid.UUID(orphan)) == 1  # resumed where it stopped
+    assert inventory.stock == {mug: 8}
+    assert await driver.sweep_once() == 0
+
+
+async def test_with_background_tasks_a_placed_order_confirms_by_itself(
+    settings: Settings,
+    tokens: TestTokens,
+    catalog: Any,
+    inventory: Any,
+    payments: Any,
+    schemas: EventSchemas,
+) -> None:
+    mug = catalog.add("1.50")
+    inventory.stock_up(mug, 10)
+    broker = InMemoryBroker()
+    app = create_app(
+        settings,
+        catalog=catalog,
+        inventory=inventory,
+        payments=payments,
+        broker=broker,
+        token_verifier=tokens.verifier,
+    )
+    async with (
+        LifespanManager(app),
+        httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://o") as api,
+    ):
+        order_id = await _place(api, tokens, _body((mug, 2)))
+        await app.state.saga_driver.drain()  # the kick after the commit
+        assert (await _get(api, tokens, order_id))["status"] == "CONFIRMED"
+        for _ in range(500):  # the relay publishes on its own, woken by each commit
+            if len(broker.published) == 2:
+                break
+            await asyncio.sleep(0.01)
+    assert [e.type for e in broker.published] == [ORDER_PLACED, ORDER_CONFIRMED]
+    for event in broker.published:
+        schemas.validate(event)
