@@ -15,6 +15,7 @@ from rich.table import Table
 
 from bazaar_local.child_processes import log_tail, pid_alive
 from bazaar_local.contracts import write_contracts
+from bazaar_local.nats import NatsError, greets
 from bazaar_local.paths import default_data_dir, repo_root
 from bazaar_local.ports import port_in_use
 from bazaar_local.postgres import PostgresError
@@ -42,7 +43,7 @@ def _data_dir(option: Path | None) -> Path:
 
 @app.command()
 def up(data_dir: DataDirOption = None) -> None:
-    """Start PostgreSQL and every service, and run until Ctrl-C or `bazaar down`."""
+    """Start PostgreSQL, NATS and every service, and run until Ctrl-C or `bazaar down`."""
     data = _data_dir(data_dir)
     try:
         lock = acquire_run_lock(data)
@@ -96,7 +97,7 @@ def _run(data: Path) -> int:
     except KeyboardInterrupt:
         console.print("Interrupted.")
         exit_code = 130
-    except (SystemStartError, PostgresError, PostgresNotFoundError) as error:
+    except (SystemStartError, PostgresError, PostgresNotFoundError, NatsError) as error:
         console.print("[red]Bazaar could not start:[/]")
         console.print(str(error), markup=False, highlight=False)
         exit_code = 1
@@ -168,16 +169,20 @@ def status(data_dir: DataDirOption = None) -> None:
         table.add_column(column)
     for component in state.components:
         alive = component.pid is not None and pid_alive(component.pid)
-        ready = (
-            port_in_use(component.port)
-            if component.name == "postgres"
-            else answers_ready(component.port)
-        )
+        ready = _component_ready(component.name, component.port)
         table.add_row(
             component.name, str(component.pid or "-"), _mark(alive), str(component.port),
             component.url, _mark(ready),
         )  # fmt: skip
     console.print(table)
+
+
+def _component_ready(name: str, port: int) -> bool:
+    if name == "postgres":
+        return port_in_use(port)
+    if name == "nats":
+        return greets(port)
+    return answers_ready(port)
 
 
 def _mark(ok: bool) -> str:

@@ -7,6 +7,7 @@ themselves never see each other.
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import json
 from pathlib import Path
 
@@ -20,7 +21,14 @@ def render(document: object) -> str:
 def live_documents() -> dict[str, object]:
     documents: dict[str, object] = {}
     for spec in SERVICES:
-        bootstrap = importlib.import_module(f"{spec.module}.bootstrap")
+        if importlib.util.find_spec(spec.module) is None:
+            continue  # a service that is declared but not installed yet
+        try:
+            bootstrap = importlib.import_module(f"{spec.module}.bootstrap")
+        except ModuleNotFoundError as missing:
+            if missing.name != f"{spec.module}.bootstrap":
+                raise  # a broken service, not an unwritten one
+            continue
         build = getattr(bootstrap, "openapi_document", None)
         if build is not None:  # the gateway serves no API of its own
             documents[spec.name] = build()

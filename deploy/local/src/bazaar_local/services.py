@@ -1,7 +1,7 @@
 """Which services the launcher runs, in which order, and the environment each one gets.
 
 Adding a service is adding a `ServiceSpec`; the environment comes from named groups so a new
-kind of dependency (a broker, say) is one more group.
+kind of dependency (the broker, say) is one more group.
 """
 
 from __future__ import annotations
@@ -35,15 +35,26 @@ SERVICES: tuple[ServiceSpec, ...] = (
     ),
     ServiceSpec(
         "products", "bazaar_products", "products",
-        ("common", "database", "jwks", "jwt", "demo_catalog"), has_database=True,
+        ("common", "database", "broker", "jwks", "jwt", "demo_catalog"), has_database=True,
+    ),
+    # Internal only (no user tokens). PROCESSOR_LATENCY_MS is left to the service's default.
+    ServiceSpec(
+        "payments", "bazaar_payments", "payments",
+        ("common", "database", "broker"), has_database=True,
     ),
     ServiceSpec(
         "orders", "bazaar_orders", "orders",
-        ("common", "database", "jwks", "jwt"), calls=("products",), has_database=True,
+        ("common", "database", "broker", "jwks", "jwt"), calls=("products", "payments"),
+        has_database=True,
+    ),
+    ServiceSpec(
+        "notifications", "bazaar_notifications", "notifications",
+        ("common", "database", "broker", "jwks", "jwt"), has_database=True,
     ),
     ServiceSpec(
         "gateway", "bazaar_gateway", "gateway",
-        ("common", "jwks", "jwt", "openapi"), calls=("users", "products", "orders"),
+        ("common", "jwks", "jwt", "openapi"),
+        calls=("users", "products", "orders", "notifications"),
     ),
 )  # fmt: skip
 
@@ -52,7 +63,10 @@ DEFAULT_PORTS: Mapping[str, int] = {
     "users": 8001,
     "products": 8002,
     "orders": 8003,
+    "payments": 8004,
+    "notifications": 8005,
 }
+DEFAULT_NATS_PORT = 4222
 
 
 @dataclass(frozen=True)
@@ -64,6 +78,8 @@ class EnvContext:
     signing_key_file: Path | None = None
     admin_password: str = ""
     openapi_dir: Path | None = None
+    nats_url: str | None = None
+    event_schemas_dir: Path | None = None
     log_level: str = "INFO"
     environment: str = "local"
 
@@ -116,6 +132,12 @@ def _openapi(_: ServiceSpec, ctx: EnvContext) -> dict[str, str]:
     return {"OPENAPI_DIR": str(ctx.openapi_dir)}
 
 
+def _broker(_: ServiceSpec, ctx: EnvContext) -> dict[str, str]:
+    if ctx.nats_url is None or ctx.event_schemas_dir is None:
+        raise ValueError("producers and consumers need the NATS URL and the event schemas folder")
+    return {"NATS_URL": ctx.nats_url, "EVENT_SCHEMAS_DIR": str(ctx.event_schemas_dir)}
+
+
 ENV_GROUPS: Mapping[str, EnvGroup] = {
     "common": _common,
     "database": _database,
@@ -125,6 +147,7 @@ ENV_GROUPS: Mapping[str, EnvGroup] = {
     "admin": _admin,
     "demo_catalog": _demo_catalog,
     "openapi": _openapi,
+    "broker": _broker,
 }
 
 

@@ -1,25 +1,34 @@
-"""The one code path that starts the whole system, for `bazaar up` and the system tests alike."""
+"""The one code path that starts the whole system, for `bazaar up` and the system tests alike.
+
+Besides start and stop, `System` has the fault tools the crash-safety and outage tests use:
+kill and restart a service, stop and start the broker; any thread may call them.
+"""
 
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
-import sys
-import time
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from types import TracebackType
 
 from bazaar_local import credentials
-from bazaar_local.child_processes import log_tail, spawn_logged, terminate_all
+from bazaar_local.nats import NatsServer
 from bazaar_local.paths import repo_root
-from bazaar_local.ports import free_ports, port_in_use
+from bazaar_local.ports import port_in_use
 from bazaar_local.postgres import PostgresServer
-from bazaar_local.readiness import answers_ready
+from bazaar_local.readiness import NotReadyError, ReadinessTarget, wait_until_ready
 from bazaar_local.run_state import ComponentState, RunState, clear_state, read_state, write_state
-from bazaar_local.services import ADMIN_EMAIL, DEFAULT_PORTS, SERVICES, EnvContext, ServiceSpec
+from bazaar_local.service_processes import ServiceProcesses, Spawner
+from bazaar_local.services import ADMIN_EMAIL, EnvContext, ServiceSpec
 from bazaar_local.services import service_environment as build_service_environment
+from bazaar_local.system_config import SystemConfig
+
+__all__ = ["ProgressCallback", "ProgressEvent", "System", "SystemConfig", "SystemStartError"]
+
+# postgres, databases, nats, then one step per service.
+_STEPS_BEFORE_SERVICES = 3
 
 
 class SystemStartError(RuntimeError):
@@ -37,53 +46,11 @@ class ProgressEvent:
 ProgressCallback = Callable[[ProgressEvent], None]
 
 
-@dataclass
-class SystemConfig:
-    data_dir: Path
-    postgres_port: int = 55432
-    service_ports: dict[str, int] = field(default_factory=lambda: dict(DEFAULT_PORTS))
-    services: tuple[ServiceSpec, ...] = SERVICES
-    # Durability off (fsync and friends): for throwaway systems in tests.
-    fast_postgres: bool = False
-    ready_timeout: float = 60.0
-    stop_grace: float = 10.0
-    log_level: str = "INFO"
-    repo_root: Path | None = None
-    python: str = sys.executable
-
-    @classmethod
-    def with_free_ports(cls, data_dir: Path, **overrides: object) -> SystemConfig:
-        """A config whose every port is free now: for tests running beside a real `up`."""
-        config = cls(data_dir=data_dir)
-        for name, value in overrides.items():
-            setattr(config, name, value)
-        keys = sorted({spec.port_key for spec in config.services})
-        postgres_port, *ports = free_ports(1 + len(keys))
-        config.postgres_port = postgres_port
-        config.service_ports = dict(zip(keys, ports, strict=True))
-        return config
-
-    @property
-    def logs_dir(self) -> Path:
-        return self.data_dir / "logs"
-
-    @property
-    def secrets_file(self) -> Path:
-        return self.data_dir / "secrets.json"
-
-    @property
-    def signing_key_file(self) -> Path:
-        return self.data_dir / "keys" / "jwt-signing.pem"
-
-    def url(self, port_key: str) -> str:
-        return f"http://127.0.0.1:{self.service_ports[port_key]}"
-
-    def log_file(self, component: str) -> Path:
-        return self.logs_dir / f"{component}.log"
-
-
 class System:
-    """PostgreSQL plus every service as child processes; `stop()` is safe to call at any time."""
+    """PostgreSQL, NATS JetStream and every service as child processes.
+
+    `stop()` is safe to call at any time.
+    """
 
     def __init__(self, config: SystemConfig, on_progress: ProgressCallback | None = None) -> None:
         self.config = config
@@ -94,11 +61,18 @@ class System:
             fast=config.fast_postgres,
             log_file=config.log_file("postgres"),
         )
-        self.processes: dict[str, subprocess.Popen[bytes]] = {}
+        self.nats = NatsServer(config.nats_dir, config.nats_port, log_file=config.log_file("nats"))
+        self._spawner = Spawner()
+        self._services = ServiceProcesses(config, self._spawner, self.service_environment)
         self.database_urls: dict[str, str] = {}
         self._secrets: dict[str, object] = {}
 
     # -- public ---------------------------------------------------------------------------
+
+    @property
+    def processes(self) -> dict[str, subprocess.Popen[bytes]]:
+        """The services' current processes, by service name."""
+        return self._services.running
 
     @property
     def admin_email(self) -> str:
@@ -112,14 +86,15 @@ class System:
     def gateway_url(self) -> str:
         return self.config.url("gateway")
 
+    @property
+    def nats_url(self) -> str:
+        return self.config.nats_url
+
     def urls(self) -> dict[str, str]:
         return {spec.name: self.config.url(spec.port_key) for spec in self.config.services}
 
     def start(self) -> None:
-        """Start everything in order and return once every service answers `/ready`.
-
-        Call it from a long-lived thread: children get a death signal when that thread ends.
-        """
+        """Start everything in order and return once every service answers `/ready`."""
         if self.processes:
             raise RuntimeError("System already started; stop() it first")
         try:
@@ -129,26 +104,25 @@ class System:
             raise
 
     def stop(self) -> None:
-        """Stop services (SIGTERM, then SIGKILL after the grace period), then PostgreSQL."""
-        processes = [
-            self.processes[spec.name]
-            for spec in reversed(self.config.services)
-            if spec.name in self.processes
-        ]
-        terminate_all(processes, grace=self.config.stop_grace)
-        self.processes.clear()
+        """Stop services (SIGTERM, then SIGKILL after the grace period), NATS, then PostgreSQL."""
+        self._services.stop_all()
+        self.nats.stop(timeout=self.config.stop_grace)
         self.postgres.stop()
+        self._spawner.close()
         state = read_state(self.config.data_dir)
         if state is not None and state.launcher_pid == os.getpid():
             clear_state(self.config.data_dir)
 
     def dead_components(self) -> dict[str, int]:
-        """Components that have exited since they were started, with their exit codes."""
-        dead = {
-            name: code
-            for name, process in self.processes.items()
-            if (code := process.poll()) is not None
-        }
+        """Components that exited unexpectedly since they were started, with their exit codes.
+
+        A service killed with `kill_service` (until it is restarted) and the broker stopped
+        with `stop_broker` are not unexpected.
+        """
+        dead = self._services.dead()
+        nats_exit = self.nats.exit_code()
+        if nats_exit is not None:
+            dead["nats"] = nats_exit
         pg_exit = self.postgres.exit_code()
         if pg_exit is not None:
             dead["postgres"] = pg_exit
@@ -162,19 +136,25 @@ class System:
                 port=self.config.postgres_port,
                 url=f"postgresql://127.0.0.1:{self.config.postgres_port}",
                 log=str(self.config.log_file("postgres")),
-            )
+            ),
+            ComponentState(
+                name="nats",
+                pid=self.nats.pid,
+                port=self.config.nats_port,
+                url=self.config.nats_url,
+                log=str(self.config.log_file("nats")),
+            ),
         ]
-        for spec in self.config.services:
-            process = self.processes.get(spec.name)
-            components.append(
-                ComponentState(
-                    name=spec.name,
-                    pid=process.pid if process else None,
-                    port=self.config.service_ports[spec.port_key],
-                    url=self.config.url(spec.port_key),
-                    log=str(self.config.log_file(spec.name)),
-                )
+        components.extend(
+            ComponentState(
+                name=spec.name,
+                pid=self._services.pid(spec.name),
+                port=self.config.service_ports[spec.port_key],
+                url=self.config.url(spec.port_key),
+                log=str(self.config.log_file(spec.name)),
             )
+            for spec in self.config.services
+        )
         return RunState(
             launcher_pid=os.getpid(), data_dir=str(self.config.data_dir), components=components
         )
@@ -188,9 +168,54 @@ class System:
             signing_key_file=self.config.signing_key_file,
             admin_password=self.admin_password,
             openapi_dir=root / "contracts" / "openapi",
+            nats_url=self.config.nats_url,
+            event_schemas_dir=root / "contracts" / "events",
             log_level=self.config.log_level,
         )
         return build_service_environment(spec, ctx)
+
+    # -- fault tools (for tests) ----------------------------------------------------------
+
+    def kill_service(self, name: str, sig: signal.Signals = signal.SIGKILL) -> None:
+        """Send `sig` to the service's process group and wait until it has died.
+
+        A service that outlives a gentler signal by the stop grace period is SIGKILLed. Until
+        `restart_service`, `dead_components()` does not report it.
+        """
+        self._services.kill(name, sig)
+        self._record_state()
+
+    def restart_service(
+        self, name: str, *, wait: bool = True, timeout: float | None = None
+    ) -> None:
+        """Start the service again with the same environment and log file.
+
+        A running service is stopped first (SIGTERM). With `wait`, returns once it answers
+        `/ready` (`SystemStartError` if it exits or times out); without, right after spawning
+        (e.g. while a dependency its readiness checks is down on purpose).
+        """
+        self._services.respawn(name)
+        self._record_state()
+        if wait:
+            self.wait_ready(name, timeout=timeout)
+
+    def wait_ready(self, name: str, *, timeout: float | None = None) -> None:
+        """Block until the service answers 200 on `/ready` (default: the config's timeout)."""
+        self._wait_until_ready([self._services.spec(name)], timeout=timeout)
+
+    def stop_broker(self, *, kill: bool = False) -> None:
+        """Stop NATS: cleanly (SIGTERM, JetStream flushes), or with `kill` as a crash would."""
+        if kill:
+            self.nats.kill()
+        else:
+            self.nats.stop(timeout=self.config.stop_grace)
+        self._record_state()
+
+    def start_broker(self) -> None:
+        """Start NATS again on the same port and store: JetStream's streams are still there."""
+        self._spawner.run(self.nats.start)
+        self._record_state()
+        self.nats.wait_ready(timeout=self.config.ready_timeout)
 
     def __enter__(self) -> System:
         self.start()
@@ -208,7 +233,7 @@ class System:
 
     def _progress(self, component: str, message: str, done: int) -> None:
         if self._on_progress is not None:
-            total = 2 + len(self.config.services)
+            total = _STEPS_BEFORE_SERVICES + len(self.config.services)
             self._on_progress(ProgressEvent(component, message, done, total))
 
     def _start(self) -> None:
@@ -222,7 +247,7 @@ class System:
 
         self._progress("postgres", "starting PostgreSQL", 0)
         self.postgres.init()
-        self.postgres.start()
+        self._spawner.run(self.postgres.start)
         self._record_state()
         self.postgres.wait_ready()
 
@@ -231,16 +256,22 @@ class System:
             password = credentials.database_password(self._secrets, name)
             self.database_urls[name] = self.postgres.ensure_database_sync(name, name, password)
 
-        # All at once: no service needs another to start (JWKS and upstreams are reached
-        # lazily), and the gateway's readiness waits for its upstreams anyway.
-        self._progress("services", "starting services", 2)
+        self._progress("nats", "starting NATS JetStream", 2)
+        self._spawner.run(self.nats.start)
+        self._record_state()
+        self.nats.wait_ready(timeout=config.ready_timeout)
+
+        # All at once: no service needs another to start (JWKS, upstreams and the broker's
+        # streams are reached lazily), and the gateway's readiness waits for its upstreams.
+        self._progress("services", "starting services", _STEPS_BEFORE_SERVICES)
         for spec in config.services:
-            self._spawn_service(spec)
-        self._wait_until_ready(config.services)
-        self._progress("system", "ready", 2 + len(config.services))
+            self._services.spawn(spec)
+            self._record_state()
+        self._wait_until_ready(config.services, report=True)
+        self._progress("system", "ready", _STEPS_BEFORE_SERVICES + len(config.services))
 
     def _check_ports_free(self) -> None:
-        ports = {"postgres": self.config.postgres_port}
+        ports = {"postgres": self.config.postgres_port, "nats": self.config.nats_port}
         ports.update({s.name: self.config.service_ports[s.port_key] for s in self.config.services})
         busy = [f"{name} ({port})" for name, port in ports.items() if port_in_use(port)]
         if busy:
@@ -249,43 +280,22 @@ class System:
     def _record_state(self) -> None:
         write_state(self.config.data_dir, self.state())
 
-    def _spawn_service(self, spec: ServiceSpec) -> None:
-        env: Mapping[str, str] = {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            **self.service_environment(spec),
-        }
-        log_file = self.config.log_file(spec.name)
-        process = spawn_logged(
-            [self.config.python, "-m", spec.module],
-            log_file=log_file,
-            env=env,
-            cwd=self.config.repo_root or repo_root(),
-        )
-        self.processes[spec.name] = process
-        self._record_state()
+    def _wait_until_ready(
+        self, specs: Sequence[ServiceSpec], *, timeout: float | None = None, report: bool = False
+    ) -> None:
+        ready: list[str] = []
 
-    def _wait_until_ready(self, specs: Sequence[ServiceSpec]) -> None:
-        waiting = list(specs)
-        deadline = time.monotonic() + self.config.ready_timeout
-        while waiting:
-            for spec in list(waiting):
-                process = self.processes[spec.name]
-                log_file = self.config.log_file(spec.name)
-                if answers_ready(self.config.service_ports[spec.port_key], timeout=1.0):
-                    waiting.remove(spec)
-                    ready = len(specs) - len(waiting)
-                    self._progress(spec.name, f"{spec.name} is ready", 2 + ready)
-                elif process.poll() is not None:
-                    raise SystemStartError(
-                        f"{spec.name} exited with code {process.returncode} while starting; "
-                        f"last lines of {log_file}:\n{log_tail(log_file)}"
-                    )
-                elif time.monotonic() > deadline:
-                    raise SystemStartError(
-                        f"{spec.name} did not answer 200 on /ready within "
-                        f"{self.config.ready_timeout:.0f}s; last lines of {log_file}:\n"
-                        f"{log_tail(log_file)}"
-                    )
-            if waiting:
-                time.sleep(0.05)
+        def on_ready(target: ReadinessTarget) -> None:
+            ready.append(target.name)
+            if report:
+                done = _STEPS_BEFORE_SERVICES + len(ready)
+                self._progress(target.name, f"{target.name} is ready", done)
+
+        try:
+            wait_until_ready(
+                self._services.readiness_targets(specs),
+                timeout=self.config.ready_timeout if timeout is None else timeout,
+                on_ready=on_ready,
+            )
+        except NotReadyError as error:
+            raise SystemStartError(str(error)) from None

@@ -18,6 +18,8 @@ class Settings(ServiceSettings, AuthSettings):
     users_url: str | None = None
     products_url: str | None = None
     orders_url: str | None = None
+    notifications_url: str | None = None
+    # No payments_url: payments has only internal routes, which the gateway never routes.
     upstream_timeout_seconds: float = Field(default=10.0, gt=0)
     upstream_connect_timeout_seconds: float = Field(default=2.0, gt=0)
     upstream_max_connections: int = Field(default=1000, ge=1)
@@ -42,6 +44,7 @@ class Settings(ServiceSettings, AuthSettings):
             "users": self.users_url,
             "products": self.products_url,
             "orders": self.orders_url,
+            "notifications": self.notifications_url,
         }
         urls: dict[str, tuple[str, ...]] = {}
         for service, value in configured.items():
