@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
 import shutil
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 
+import asyncpg
 import httpx
+import nats
 import pytest
 
 from bazaar_local.system import System, SystemConfig
@@ -99,3 +104,169 @@ def make_product(gateway: httpx.Client, admin: dict[str, str]):  # type: ignore[
         return str(created.json()["productId"])
 
     return make
+
+
+TERMINAL = {"CONFIRMED", "REJECTED", "CANCELLED"}
+POLL_SECONDS = 0.1  # how often a condition-wait looks again
+
+
+class Ledgers:
+    """Reads each service's own database directly: the books the acceptance criteria balance."""
+
+    def __init__(self, shop: System) -> None:
+        self.urls = {
+            name: url.replace("postgresql+asyncpg://", "postgresql://")
+            for name, url in shop.database_urls.items()
+        }
+
+    async def rows(self, service: str, query: str, *args: object) -> list[asyncpg.Record]:
+        conn = await asyncpg.connect(self.urls[service])
+        try:
+            return list(await conn.fetch(query, *args))
+        finally:
+            await conn.close()
+
+    async def unpublished(self) -> int:
+        total = 0
+        for service in ("orders", "products", "payments"):
+            rows = await self.rows(
+                service, "SELECT count(*) FROM outbox WHERE published_at IS NULL "
+                "AND quarantined IS NULL",
+            )  # fmt: skip
+            total += rows[0][0]
+        return total
+
+    async def stock_moves(self, order_ids: list[uuid.UUID]) -> dict[str, int]:
+        """reserved - released, per product, over these orders."""
+        rows = await self.rows(
+            "products",
+            "SELECT l.product_id::text, sum(CASE WHEN r.status = 'RELEASED' THEN 0 "
+            "ELSE l.quantity END) FROM reservation_lines l JOIN reservations r USING (order_id) "
+            "WHERE l.order_id = ANY($1::uuid[]) GROUP BY l.product_id",
+            order_ids,
+        )
+        return {product: int(held) for product, held in rows if held}
+
+    async def money_moves(self, order_ids: list[uuid.UUID]) -> Decimal:
+        """captured - refunded over these orders."""
+        rows = await self.rows(
+            "payments",
+            "SELECT coalesce(sum(CASE o.kind WHEN 'CAPTURE' THEN o.amount "
+            "WHEN 'REFUND' THEN -o.amount ELSE 0 END), 0) FROM payment_operations o "
+            "JOIN payments p USING (payment_id) WHERE p.order_id = ANY($1::uuid[])",
+            order_ids,
+        )
+        return Decimal(rows[0][0])
+
+    async def captured_orders(self, order_ids: list[uuid.UUID]) -> set[str]:
+        rows = await self.rows(
+            "payments",
+            "SELECT DISTINCT p.order_id::text FROM payment_operations o JOIN payments p "
+            "USING (payment_id) WHERE o.kind = 'CAPTURE' AND p.order_id = ANY($1::uuid[])",
+            order_ids,
+        )
+        return {r[0] for r in rows}
+
+    async def notifications_per_order(self, order_ids: list[uuid.UUID]) -> dict[str, list[str]]:
+        rows = await self.rows(
+            "notifications",
+            "SELECT order_id::text, kind FROM notifications WHERE order_id = ANY($1::uuid[]) "
+            "ORDER BY created_at",
+            order_ids,
+        )
+        found: dict[str, list[str]] = {}
+        for order_id, kind in rows:
+            found.setdefault(order_id, []).append(kind)
+        return found
+
+
+@pytest.fixture(scope="session")
+def ledgers(shop: System) -> Ledgers:
+    return Ledgers(shop)
+
+
+async def _consumers_drained(nats_url: str) -> bool:
+    connection = await nats.connect(nats_url)
+    try:
+        js = connection.jetstream()
+        for stream, consumer in (("BAZAAR_ORDERS", "notifications"),):
+            info = await js.consumer_info(stream, consumer)
+            if info.num_pending or info.num_ack_pending:
+                return False
+        return True
+    finally:
+        await connection.close()
+
+
+class Driver:
+    """Drives many orders at once through the gateway and waits for the system to settle."""
+
+    def __init__(self, shop: System, ledgers: Ledgers) -> None:
+        self.shop = shop
+        self.ledgers = ledgers
+
+    async def quiesce(self, *, seconds: float = 60.0) -> None:
+        """Waits until every outbox is published and every consumer has caught up."""
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            if await self.ledgers.unpublished() == 0 and await _consumers_drained(
+                self.shop.nats_url
+            ):
+                return
+            await asyncio.sleep(POLL_SECONDS)
+        raise AssertionError("the system did not quiesce in time")
+
+    async def eventually(
+        self, check: Callable[[], Awaitable[bool]], *, seconds: float = 60.0, what: str = ""
+    ) -> None:
+        deadline = time.monotonic() + seconds
+        while not await check():
+            assert time.monotonic() < deadline, f"not met in {seconds}s: {what}"
+            await asyncio.sleep(POLL_SECONDS)
+
+    async def place(self, bodies: list[tuple[Shopper, dict[str, object]]]) -> list[httpx.Response]:
+        limits = httpx.Limits(max_connections=64)
+        async with httpx.AsyncClient(
+            base_url=self.shop.gateway_url, timeout=60, limits=limits
+        ) as client:
+            return list(
+                await asyncio.gather(
+                    *(client.post("/orders", json=b, headers=who.headers) for who, b in bodies)
+                )
+            )
+
+    async def wait_terminal(
+        self, orders: list[tuple[Shopper, str]], *, seconds: float = 120.0
+    ) -> dict[str, dict[str, object]]:
+        """Polls every order through the gateway until each is terminal."""
+        return await _wait_terminal(self.shop, orders, seconds)
+
+
+@pytest.fixture(scope="session")
+def driver(shop: System, ledgers: Ledgers) -> Driver:
+    return Driver(shop, ledgers)
+
+
+async def _wait_terminal(
+    shop: System, orders: list[tuple[Shopper, str]], seconds: float
+) -> dict[str, dict[str, object]]:
+    done: dict[str, dict[str, object]] = {}
+    deadline = time.monotonic() + seconds
+    async with httpx.AsyncClient(base_url=shop.gateway_url, timeout=30) as client:
+        while len(done) < len(orders):
+            assert time.monotonic() < deadline, f"{len(orders) - len(done)} orders not terminal"
+            pending = [(who, oid) for who, oid in orders if oid not in done]
+            answers = await asyncio.gather(
+                *(client.get(f"/orders/{oid}", headers=who.headers) for who, oid in pending[:64]),
+                return_exceptions=True,
+            )
+            for (_, oid), answer in zip(pending[:64], answers, strict=True):
+                if (
+                    isinstance(answer, httpx.Response)
+                    and answer.status_code == 200
+                    and answer.json()["status"] in TERMINAL
+                ):
+                    done[oid] = answer.json()
+            if len(done) < len(orders):
+                await asyncio.sleep(POLL_SECONDS)
+    return done

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from decimal import Decimal
 
@@ -21,7 +22,7 @@ def problem(response: httpx.Response, status: int) -> dict[str, object]:
     return body
 
 
-def test_register_token_list_order_read_list(gateway: httpx.Client, register) -> None:  # type: ignore[no-untyped-def]
+def test_register_token_list_order_read_list(gateway: httpx.Client, register, driver) -> None:  # type: ignore[no-untyped-def]
     me = register()
     assert gateway.get(f"/users/{me.user_id}", headers=me.headers).json()["email"] == me.email
 
@@ -40,13 +41,15 @@ def test_register_token_list_order_read_list(gateway: httpx.Client, register) ->
         ]},
         headers=me.headers,
     )  # fmt: skip
-    assert placed.status_code == 201, placed.text
+    assert placed.status_code == 202, placed.text
     order = placed.json()
-    assert order["status"] == "CONFIRMED"
+    assert order["status"] == "PENDING"
     expected = Decimal(first["price"]) * 3 + Decimal(second["price"])
     assert Decimal(order["totalAmount"]) == expected
     assert placed.headers["location"] == f"/orders/{order['orderId']}"
 
+    order = asyncio.run(driver.wait_terminal([(me, order["orderId"])]))[order["orderId"]]
+    assert order["status"] == "CONFIRMED"
     read = gateway.get(placed.headers["location"], headers=me.headers)
     assert read.status_code == 200
     assert read.json() == order
@@ -131,25 +134,25 @@ def test_bad_order_input_is_a_named_problem_and_writes_nothing(
     assert gateway.get(f"/products/{product}").json()["inventory"] == 7
 
 
-def test_insufficient_stock_is_409_and_inventory_unchanged(
-    gateway: httpx.Client, shopper, make_product
+def test_insufficient_stock_rejects_the_order_and_leaves_inventory_unchanged(
+    gateway: httpx.Client, shopper, make_product, driver
 ) -> None:  # type: ignore[no-untyped-def]
     plenty, scarce = make_product(inventory=50), make_product(inventory=2)
-    body = problem(
-        gateway.post(
-            "/orders",
-            json={"items": [
-                {"productId": plenty, "quantity": 5},
-                {"productId": scarce, "quantity": 3},
-            ]},
-            headers=shopper.headers,
-        ),
-        409,
+    placed = gateway.post(
+        "/orders",
+        json={"items": [
+            {"productId": plenty, "quantity": 5},
+            {"productId": scarce, "quantity": 3},
+        ]},
+        headers=shopper.headers,
     )  # fmt: skip
-    assert scarce in str(body)
+    assert placed.status_code == 202, placed.text
+    order_id = placed.json()["orderId"]
+    order = asyncio.run(driver.wait_terminal([(shopper, order_id)]))[order_id]
+    assert (order["status"], order["rejectionReason"]) == ("REJECTED", "out_of_stock")
+    # All or nothing: the line that had stock was not held either.
     assert gateway.get(f"/products/{plenty}").json()["inventory"] == 50
     assert gateway.get(f"/products/{scarce}").json()["inventory"] == 2
-    assert gateway.get("/orders", headers=shopper.headers).json()["items"] == []
 
 
 def test_duplicate_email_in_any_case_is_409(gateway: httpx.Client, shopper) -> None:

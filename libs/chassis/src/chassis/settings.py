@@ -78,10 +78,6 @@ class MessagingSettings(BaseSettings):
     nats_url: str
     event_schemas_dir: Path
     consumer_max_deliver: int = Field(default=5, ge=1, le=100)
+    # The folder is checked when the schemas are loaded at start-up (EventSchemas.load fails
+    # fast there), so building settings for an OpenAPI document needs no real folder.
     outbox_poll_seconds: float = Field(default=0.5, gt=0, le=60)
-
-    @model_validator(mode="after")
-    def _schemas_exist(self) -> MessagingSettings:
-        if not self.event_schemas_dir.is_dir():
-            raise ValueError(f"EVENT_SCHEMAS_DIR {self.event_schemas_dir} is not a directory")
-        return self
