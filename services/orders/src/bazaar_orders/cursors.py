@@ -1,34 +1,31 @@
-"""The opaque ``cursor`` of the order listing: base64url of the keyset position."""
+"""The opaque ``cursor`` of the order listing: the keyset position (created_at, order_id)."""
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from datetime import datetime
 
-import orjson
+from chassis.pagination import InvalidCursor
+from chassis.pagination import decode_cursor as decode_parts
+from chassis.pagination import encode_cursor as encode_parts
 
 from .domain import ListPosition
 
-
-class InvalidCursor(ValueError):
-    pass
+__all__ = ["InvalidCursor", "decode_cursor", "encode_cursor"]
 
 
 def encode_cursor(position: ListPosition) -> str:
-    raw = orjson.dumps({"t": position.created_at.isoformat(), "id": str(position.order_id)})
-    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode("ascii")
+    return encode_parts(position.created_at.isoformat(), str(position.order_id))
 
 
 def decode_cursor(cursor: str) -> ListPosition:
+    created_at, order_id = decode_parts(cursor, 2)
     try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        data = orjson.loads(raw)
-        created_at = datetime.fromisoformat(data["t"])
-        order_id = uuid.UUID(data["id"])
-    except (binascii.Error, ValueError, TypeError, KeyError) as exc:
-        raise InvalidCursor("the cursor is not one this service issued") from exc
-    if created_at.tzinfo is None:
-        raise InvalidCursor("the cursor is not one this service issued")
-    return ListPosition(created_at=created_at, order_id=order_id)
+        position = ListPosition(
+            created_at=datetime.fromisoformat(created_at), order_id=uuid.UUID(order_id)
+        )
+    except ValueError as exc:
+        raise InvalidCursor() from exc
+    if position.created_at.tzinfo is None:
+        raise InvalidCursor()
+    return position
