@@ -49,6 +49,7 @@ from .migrations import run_env, upgrade_to_head_async
 from .nats_broker import NatsBroker
 from .outbox import OutboxRelay, create_inbox_table, create_outbox_table, enqueue
 from .owned_database import owned_database
+from .owned_messaging import owned_broker, owned_outbox
 from .request_ids import REQUEST_ID_HEADER, RequestIds, current_request_id, request_id_var
 from .server import serve
 from .settings import (
@@ -113,7 +114,9 @@ __all__ = [
     "load_settings",
     "migrations_check",
     "new_event",
+    "owned_broker",
     "owned_database",
+    "owned_outbox",
     "problem_response",
     "register_readiness",
     "request_id_var",

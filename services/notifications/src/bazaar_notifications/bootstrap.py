@@ -14,6 +14,7 @@ from chassis import (
     NatsBroker,
     TokenVerifier,
     create_service_app,
+    owned_broker,
     owned_database,
     register_readiness,
 )
@@ -45,13 +46,13 @@ def create_app(
             )
             app.state.repositories = SqlRepositories(database)
             if start_consumer:
+                # NATS being down must not crash-loop the service: its API still answers,
+                # and /ready says why.
                 nats = broker
                 if nats is None:
-                    nats = NatsBroker(settings.nats_url, name=settings.service_name)
-                    stack.push_async_callback(nats.close)
-                    # Connects in the background and keeps trying: NATS being down must not
-                    # crash-loop the service (its API still answers); /ready says why.
-                    await nats.connect()
+                    nats = await stack.enter_async_context(
+                        owned_broker(settings, name=settings.service_name)
+                    )
                 register_readiness(app, "broker", nats.check)
                 consumer = order_events_consumer(
                     nats,

@@ -11,11 +11,10 @@ from fastapi import FastAPI
 
 from chassis import (
     Broker,
-    EventSchemas,
-    NatsBroker,
-    OutboxRelay,
     create_service_app,
+    owned_broker,
     owned_database,
+    owned_outbox,
 )
 
 from .adapters.simulated_processor import SimulatedProcessor
@@ -46,19 +45,15 @@ def create_app(
             )
             publisher = broker
             if publisher is None:
-                nats = NatsBroker(settings.nats_url, name=settings.service_name)
-                stack.push_async_callback(nats.close)
-                await nats.ensure_stream(settings.service_name)
-                await nats.connect(wait_seconds=BROKER_CONNECT_WAIT_SECONDS)
-                publisher = nats
-            relay = OutboxRelay(
-                database,
-                publisher,
-                schemas=EventSchemas.load(settings.event_schemas_dir),
-                poll_seconds=settings.outbox_poll_seconds,
-            )
-            relay.start()
-            stack.push_async_callback(relay.stop)
+                publisher = await stack.enter_async_context(
+                    owned_broker(
+                        settings,
+                        name=settings.service_name,
+                        streams=[settings.service_name],
+                        connect_wait_seconds=BROKER_CONNECT_WAIT_SECONDS,
+                    )
+                )
+            relay = await stack.enter_async_context(owned_outbox(database, publisher, settings))
             app.state.relay = relay
             app.state.uow = lambda: SqlUnitOfWork(database.sessions, on_events_committed=relay.wake)
             app.state.processor = processor or SimulatedProcessor(

@@ -11,13 +11,12 @@ from fastapi import FastAPI
 
 from chassis import (
     Broker,
-    EventSchemas,
-    NatsBroker,
-    OutboxRelay,
     TokenVerifier,
     create_service_app,
     get_logger,
+    owned_broker,
     owned_database,
+    owned_outbox,
 )
 
 from . import services
@@ -43,23 +42,13 @@ def create_app(
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         async with AsyncExitStack() as stack:
             database = await stack.enter_async_context(owned_database(app, settings, MIGRATIONS))
+            # Reservations never wait for the broker; their events wait in the outbox.
             events_to = broker
             if events_to is None:
-                nats = NatsBroker(settings.nats_url, name=settings.service_name)
-                stack.push_async_callback(nats.close)
-                # Connects (and creates BAZAAR_PRODUCTS) in the background, retrying for ever:
-                # reservations never wait for the broker; their events wait in the outbox.
-                await nats.ensure_stream("products")
-                await nats.connect()
-                events_to = nats
-            relay = OutboxRelay(
-                database,
-                events_to,
-                schemas=EventSchemas.load(settings.event_schemas_dir),
-                poll_seconds=settings.outbox_poll_seconds,
-            )
-            relay.start()
-            stack.push_async_callback(relay.stop)
+                events_to = await stack.enter_async_context(
+                    owned_broker(settings, name=settings.service_name, streams=["products"])
+                )
+            relay = await stack.enter_async_context(owned_outbox(database, events_to, settings))
             app.state.relay = relay
             app.state.unit_of_work = lambda: SqlUnitOfWork(database, on_events_committed=relay.wake)
             if settings.seed_demo_catalog:
