@@ -11,8 +11,12 @@ Calls:    ServiceClient, UpstreamResponse, UpstreamError, UpstreamUnavailable
 Events:   CloudEvent, new_event, EventSchemas, Broker, NatsBroker, enqueue (outbox),
           OutboxRelay, EventConsumer (inbox + dead letters), create_outbox_table,
           create_inbox_table
+Resilience: ServiceClient (timeouts, deadlines, retries with a budget, breaker, bulkhead),
+          ResilienceSettings, AdmissionControl (load shedding), FaultState (fault injection),
+          ServiceMetrics (Prometheus)
 """
 
+from .admission import AdmissionControl
 from .app import create_service_app
 from .auth import (
     CurrentPrincipal,
@@ -25,8 +29,11 @@ from .auth import (
     require_role,
 )
 from .broker import Broker, BrokerUnavailable, stream_name
+from .bulkhead import Bulkhead, BulkheadFull
+from .circuit_breaker import CircuitBreaker, CircuitOpen
 from .consumer import EventConsumer, Handler, Outcome
 from .db import Database
+from .deadlines import DEADLINE_HEADER, DeadlineExceeded, remaining, set_deadline
 from .errors import (
     PROBLEM_JSON,
     BadRequest,
@@ -42,15 +49,24 @@ from .errors import (
 )
 from .event_schemas import EventSchemas
 from .events import CloudEvent, InvalidEvent, new_event
+from .faults import FaultState, InjectedFault
 from .health import database_check, migrations_check, register_readiness
-from .http_client import ServiceClient, UpstreamError, UpstreamResponse, UpstreamUnavailable
+from .http_client import (
+    ServiceClient,
+    UpstreamError,
+    UpstreamPolicy,
+    UpstreamResponse,
+    UpstreamUnavailable,
+)
 from .logs import configure_logging, get_logger
+from .metrics import ServiceMetrics
 from .migrations import run_env, upgrade_to_head_async
 from .nats_broker import NatsBroker
 from .outbox import OutboxRelay, create_inbox_table, create_outbox_table, enqueue
 from .owned_database import owned_database
 from .owned_messaging import owned_broker, owned_outbox
 from .request_ids import REQUEST_ID_HEADER, RequestIds, current_request_id, request_id_var
+from .resilience_settings import ResilienceSettings
 from .server import serve
 from .settings import (
     AuthSettings,
@@ -62,21 +78,30 @@ from .settings import (
 from .signing import TokenSigner, generate_private_key_pem, load_private_key
 
 __all__ = [
+    "DEADLINE_HEADER",
     "PROBLEM_JSON",
     "REQUEST_ID_HEADER",
+    "AdmissionControl",
     "AuthSettings",
     "BadRequest",
     "Broker",
     "BrokerUnavailable",
+    "Bulkhead",
+    "BulkheadFull",
+    "CircuitBreaker",
+    "CircuitOpen",
     "CloudEvent",
     "Conflict",
     "CurrentPrincipal",
     "Database",
     "DatabaseSettings",
+    "DeadlineExceeded",
     "EventConsumer",
     "EventSchemas",
+    "FaultState",
     "Forbidden",
     "Handler",
+    "InjectedFault",
     "InvalidEvent",
     "MessagingSettings",
     "NatsBroker",
@@ -88,7 +113,9 @@ __all__ = [
     "Problem",
     "RemoteJwks",
     "RequestIds",
+    "ResilienceSettings",
     "ServiceClient",
+    "ServiceMetrics",
     "ServiceSettings",
     "ServiceUnavailable",
     "StaticJwks",
@@ -97,6 +124,7 @@ __all__ = [
     "Unauthorized",
     "Unprocessable",
     "UpstreamError",
+    "UpstreamPolicy",
     "UpstreamResponse",
     "UpstreamUnavailable",
     "authenticated",
@@ -119,10 +147,12 @@ __all__ = [
     "owned_outbox",
     "problem_response",
     "register_readiness",
+    "remaining",
     "request_id_var",
     "require_role",
     "run_env",
     "serve",
+    "set_deadline",
     "stream_name",
     "upgrade_to_head_async",
 ]

@@ -13,10 +13,14 @@ from typing import Any
 
 from fastapi import APIRouter, FastAPI
 
+from .admission import EXEMPT_PATHS, AdmissionControl
 from .auth import TokenVerifier
+from .deadlines import DeadlineMiddleware
 from .errors import PROBLEM_JSON, install_problem_handlers
+from .faults import FaultInjectionMiddleware, FaultState, faults_router, faults_var
 from .health import health_router
 from .logs import configure_logging, get_logger
+from .metrics import ServiceMetrics, metrics_router
 from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from .settings import ServiceSettings
 
@@ -96,14 +100,19 @@ def create_service_app(
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
         log.info("starting", environment=settings.environment, port=settings.port)
-        if lifespan is None:
-            app.state.started = True
-            yield
-        else:
-            async with lifespan(app):
+        # What the lifespan builds (database, broker, clients) picks up the fault state here.
+        faults_token = faults_var.set(app.state.faults)
+        try:
+            if lifespan is None:
                 app.state.started = True
-                log.info("started")
                 yield
+            else:
+                async with lifespan(app):
+                    app.state.started = True
+                    log.info("started")
+                    yield
+        finally:
+            faults_var.reset(faults_token)
         app.state.started = False
         verifier: TokenVerifier | None = app.state.token_verifier
         if verifier is not None:
@@ -118,15 +127,42 @@ def create_service_app(
         docs_url=None,
         redoc_url=None,
     )
+    metrics = ServiceMetrics(service=settings.service_name)
+    faults = FaultState(metrics=metrics) if settings.fault_injection_enabled else None
     app.state.settings = settings
     app.state.started = False
     app.state.readiness_checks = {}
     app.state.token_verifier = token_verifier
+    app.state.metrics = metrics
+    app.state.faults = faults
     install_problem_handlers(app)
     app.include_router(health_router())
+    app.include_router(metrics_router())
+    if faults is not None:
+        app.include_router(faults_router())
     for router in routers:
         app.include_router(router)
+    # add_middleware puts each one outside the ones added before it; from the outside in:
+    # admission (shed before any work, and before an access-log line per shed request),
+    # request context (ids, access log), deadline (its 504s carry the request id), faults
+    # (outside the body cap, which hides the connection an abort needs), body size cap.
     app.add_middleware(BodySizeLimitMiddleware, max_bytes=settings.max_body_bytes)
+    if faults is not None:
+        app.add_middleware(FaultInjectionMiddleware, state=faults, metrics=metrics)
+    app.add_middleware(
+        DeadlineMiddleware,
+        default_seconds=settings.request_deadline_seconds,
+        max_seconds=max(settings.request_deadline_seconds, 60.0),
+        metrics=metrics,
+    )
     app.add_middleware(RequestContextMiddleware, quiet_paths=_QUIET_PATHS)
+    app.add_middleware(
+        AdmissionControl,
+        max_inflight=settings.max_inflight_requests,
+        max_queue_seconds=settings.max_queue_seconds,
+        metrics=metrics,
+        # Faults stay clearable under the overload they may have caused.
+        exempt_paths=EXEMPT_PATHS | {"/admin/faults"},
+    )
     app.openapi = _problem_openapi(app, app.openapi)  # type: ignore[method-assign]
     return app

@@ -17,14 +17,16 @@ from dataclasses import dataclass
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from .broker import DLQ_SUBJECT_PREFIX, stream_name
+from .broker import DLQ_SUBJECT_PREFIX, BrokerUnavailable, stream_name
 from .db import Database
 from .event_schemas import EventSchemas
 from .events import CloudEvent
 from .logs import get_logger
 from .nats_broker import NatsBroker
+from .upstream_errors import UpstreamUnavailable
 
 Handler = Callable[[CloudEvent, AsyncSession | None], Awaitable[None]]
 _log = get_logger(__name__)
@@ -53,6 +55,7 @@ class EventConsumer:
         backoff_seconds: Sequence[float] = (0.5, 1.0, 2.0, 5.0),
         batch_size: int = 32,
         ack_wait_seconds: float = 30.0,
+        stop_grace_seconds: float = 5.0,
     ) -> None:
         if not types:
             raise ValueError("a consumer needs at least one event type")
@@ -67,21 +70,36 @@ class EventConsumer:
         self.backoff_seconds = tuple(backoff_seconds) or (1.0,)
         self.batch_size = batch_size
         self.ack_wait_seconds = ack_wait_seconds
+        self.stop_grace_seconds = stop_grace_seconds
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
+        self._in_hand = False  # processing a fetched batch: stop waits instead of cancelling
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name=f"consumer-{self.name}")
 
-    async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+    async def stop(self, *, grace_seconds: float | None = None) -> None:
+        """Stops fetching; the message in hand is finished (within the grace period) and the
+        rest of its batch is nak'ed, so the broker hands those out again at once rather than
+        after ``ack_wait``. Idle (waiting on a fetch) it stops at once."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        if self._in_hand and not task.done():
+            grace = self.stop_grace_seconds if grace_seconds is None else grace_seconds
+            await asyncio.wait({task}, timeout=grace)
+            if not task.done():
+                _log.warning("consumer_stop_grace_exceeded", consumer=self.name, grace=grace)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        _log.info("consumer_stopped", consumer=self.name)
 
     async def _run(self) -> None:
-        while True:
+        while not self._stopping:
             try:
                 js = await self.broker.wait_connected()
                 await self.broker.ensure_stream(self.stream.removeprefix("BAZAAR_").lower())
@@ -109,13 +127,34 @@ class EventConsumer:
 
     async def _pull(self, subscription: object) -> None:
         fetch = subscription.fetch  # type: ignore[attr-defined]
-        while True:
+        while not self._stopping:
             try:
                 messages: list[Msg] = await fetch(self.batch_size, timeout=1.0)
             except TimeoutError:
                 continue
-            for message in messages:
-                await self.process(message)
+            self._in_hand = True
+            index = 0
+            try:
+                for index, message in enumerate(messages):  # noqa: B007 (read in finally)
+                    if self._stopping:
+                        break
+                    await self.process(message)
+                else:
+                    index = len(messages)
+            finally:
+                self._in_hand = False
+                # Stopping (or cancelled past the grace period, the in-hand message's
+                # transaction rolled back): hand back what was fetched and not applied.
+                await self._hand_back(messages[index:])
+
+    async def _hand_back(self, messages: Sequence[Msg]) -> None:
+        for message in messages:
+            # Already acked (a cancel landing after the ack) or broker gone: nothing to do,
+            # ack_wait redelivers in the latter case.
+            with contextlib.suppress(Exception):
+                await message.nak()
+        if messages:
+            _log.info("consumer_handed_back", consumer=self.name, messages=len(messages))
 
     async def process(self, message: Msg) -> Outcome:
         deliveries = message.metadata.num_delivered
@@ -152,7 +191,9 @@ class EventConsumer:
 
     async def _failed(self, message: Msg, deliveries: int, exc: Exception) -> Outcome:
         error = f"{type(exc).__name__}: {exc}"[:500]
-        if deliveries >= self.max_deliver:
+        # A dependency being down says nothing about the message: retry it for as long as that
+        # lasts instead of dead-lettering good events during an outage.
+        if deliveries >= self.max_deliver and not _transient(exc):
             await self.broker.publish_raw(
                 f"{DLQ_SUBJECT_PREFIX}.{self.name}",
                 message.data,
@@ -173,3 +214,9 @@ class EventConsumer:
         await message.nak(delay=delay)
         _log.warning("event_retry", consumer=self.name, deliveries=deliveries, error=error)
         return Outcome("retry", error)
+
+
+def _transient(exc: Exception) -> bool:
+    return isinstance(
+        exc, ConnectionError | OSError | TimeoutError | BrokerUnavailable | UpstreamUnavailable
+    ) or (isinstance(exc, DBAPIError) and exc.connection_invalidated)

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from .faults import current_faults, install_database_faults
 from .settings import DatabaseSettings
 
 
@@ -42,6 +43,8 @@ class Database:
             },
         )
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Injected "database unavailable" faults (off unless the service enables them).
+        install_database_faults(self, current_faults())
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings, *, application_name: str) -> Database:

@@ -17,6 +17,7 @@ from nats.js.errors import BadRequestError
 
 from .broker import DLQ_STREAM, DLQ_SUBJECT_PREFIX, BrokerUnavailable, stream_name, stream_subjects
 from .events import CloudEvent
+from .faults import broker_fault_check, current_faults
 from .logs import get_logger
 
 _log = get_logger(__name__)
@@ -42,6 +43,7 @@ class NatsBroker:
         self._streams: set[str] = {DLQ_STREAM}
         self._ready = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._faults = current_faults()
 
     # -- connection ----------------------------------------------------------------------
 
@@ -157,6 +159,7 @@ class NatsBroker:
     async def publish_raw(
         self, subject: str, payload: bytes, *, msg_id: str, headers: dict[str, str] | None = None
     ) -> None:
+        broker_fault_check(self._faults)
         if not self.connected or self._js is None:
             raise BrokerUnavailable(f"not connected to {self.url}")
         try:

@@ -82,6 +82,7 @@ class OutboxRelay:
         poll_seconds: float = 0.5,
         batch_size: int = 100,
         max_backoff_seconds: float = 5.0,
+        final_flush_seconds: float = 2.0,
     ) -> None:
         self.database = database
         self.broker = broker
@@ -89,34 +90,55 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self.batch_size = batch_size
         self.max_backoff_seconds = max_backoff_seconds
+        self.final_flush_seconds = final_flush_seconds
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
+        self._stopping = False
 
     def start(self) -> None:
         if self._task is None:
+            self._stopping = False
             self._task = asyncio.create_task(self._run(), name="outbox-relay")
 
     def wake(self) -> None:
         self._wake.set()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        """Lets a pass in progress finish, then makes one last pass, all within
+        ``final_flush_seconds``, so events committed just before shutdown go out now rather
+        than on the next start. Not cancelling a pass midway also avoids re-publishing what it
+        already sent (harmless thanks to dedup, but noise). Out of time, it cancels: whatever
+        is left stays in the outbox."""
+        task, self._task = self._task, None
+        if task is None:
+            return
+        self._stopping = True
+        self._wake.set()
+        await asyncio.wait({task}, timeout=self.final_flush_seconds)
+        if not task.done():
+            _log.warning("outbox_final_flush_timed_out", seconds=self.final_flush_seconds)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
     async def _run(self) -> None:
         delay = self.poll_seconds
         while True:
+            final = self._stopping  # a pass begun after stop() was asked for is the last
             try:
-                await self.publish_pending()
+                published = await self.publish_pending()
                 delay = self.poll_seconds
+                if final:
+                    _log.info("outbox_relay_stopped", published=published)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker or database away: keep the rows, try later
                 delay = min(max(delay, self.poll_seconds) * 2, self.max_backoff_seconds)
-                _log.warning("outbox_relay_failed", error=str(exc), retry_in=delay)
+                _log.warning("outbox_relay_failed", error=str(exc), retry_in=delay, final=final)
+            if final:
+                return
+            if self._stopping:
+                continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), delay)
             self._wake.clear()

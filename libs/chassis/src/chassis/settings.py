@@ -29,6 +29,16 @@ class ServiceSettings(BaseSettings):
     log_json: bool = True
     # Bounds every request body a service accepts; larger bodies get 413 before parsing.
     max_body_bytes: int = Field(default=1_048_576, ge=1024)
+    # The budget of a request that arrives without X-Request-Deadline-Ms.
+    request_deadline_seconds: float = Field(default=10.0, gt=0.0, le=3600.0)
+    # Admission control: requests running at once, and how long the excess may queue before
+    # it is shed with 503 + Retry-After.
+    max_inflight_requests: int = Field(default=256, ge=1)
+    max_queue_seconds: float = Field(default=0.5, ge=0.0, le=60.0)
+    # Fault injection (latency, errors, aborts, dependency faults) through /admin/faults.
+    fault_injection_enabled: bool = False
+    # SIGTERM: how long in-flight requests may take to finish before the process exits.
+    shutdown_grace_seconds: float = Field(default=10.0, ge=0.0, le=300.0)
 
 
 class DatabaseSettings(BaseSettings):

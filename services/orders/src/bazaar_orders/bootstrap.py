@@ -25,6 +25,7 @@ from chassis import (
     create_service_app,
     owned_database,
 )
+from chassis.http_client import UpstreamPolicy
 
 from .adapters.payments_http import HttpPayments
 from .adapters.products_http import HttpCatalog, HttpInventory
@@ -87,11 +88,16 @@ def create_app(
             app.state.uow = uow
             app.state.catalog = catalog
             the_inventory, the_payments = inventory, payments
+            # One breaker, bulkhead and retry budget per upstream, counted in the app's metrics.
+            policy = UpstreamPolicy.from_settings(settings)
+            metrics = getattr(app.state, "metrics", None)
             if catalog is None or inventory is None:
                 products = ServiceClient(
                     "products",
                     settings.products_url,
                     timeout_seconds=settings.products_timeout_seconds,
+                    policy=policy,
+                    metrics=metrics,
                 )
                 stack.push_async_callback(products.close)
                 app.state.catalog = catalog or HttpCatalog(products)
@@ -101,6 +107,8 @@ def create_app(
                     "payments",
                     settings.payments_url,
                     timeout_seconds=settings.payments_timeout_seconds,
+                    policy=policy,
+                    metrics=metrics,
                 )
                 stack.push_async_callback(payments_client.close)
                 the_payments = HttpPayments(payments_client)

@@ -10,11 +10,13 @@ that state's step, which the idempotency of the step makes harmless.
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Callable
 from datetime import datetime
 
 from chassis import get_logger
+from chassis.deadlines import deadline_var
 
 from .domain import (
     Authorized,
@@ -146,6 +148,9 @@ class SagaRunner:
         return True
 
     async def _run_step(self, saga: Saga, order: Order) -> StepOutcome:
+        # A step gets its own budget, replacing (not tightening) any deadline inherited from
+        # the request that kicked the saga off: its retries must end well inside the lease.
+        budget = deadline_var.set(time.monotonic() + self._lease_seconds / 2)
         try:
             return await self._call(saga, order)
         except InsufficientStock as exc:
@@ -160,6 +165,8 @@ class SagaRunner:
         except Exception as exc:  # a bug must not spin: back off like any other failure
             _log.exception("saga_step_crashed", order_id=str(saga.order_id), step=saga.step)
             return Unavailable(f"{type(exc).__name__}: {exc}")
+        finally:
+            deadline_var.reset(budget)
 
     async def _call(self, saga: Saga, order: Order) -> StepOutcome:
         step = saga.step

@@ -5,9 +5,12 @@ from __future__ import annotations
 from pydantic import Field, model_validator
 
 from chassis import AuthSettings, DatabaseSettings, MessagingSettings, ServiceSettings
+from chassis.resilience_settings import ResilienceSettings
 
 
-class Settings(ServiceSettings, DatabaseSettings, AuthSettings, MessagingSettings):
+class Settings(
+    ServiceSettings, DatabaseSettings, AuthSettings, MessagingSettings, ResilienceSettings
+):
     service_name: str = "orders"
     # Base URL of the products service: the catalog (prices) and stock reservations.
     products_url: str

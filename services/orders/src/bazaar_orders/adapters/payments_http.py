@@ -1,6 +1,8 @@
 """Payments over the payments service's internal HTTP API (pooled aiohttp, via the chassis).
 
-Every call is keyed by the order id, so repeating one is safe. "Could not reach it", a timeout,
+Every call is keyed by the order id, so repeating one is safe: each is sent with
+``idempotent=True`` and the client retries it (within its retry budget) on failures.
+"Could not reach it", a timeout, an open circuit breaker,
 a 5xx or a 429 become DependencyUnavailable (retry later); an answer outside the contract
 becomes DependencyContractError; a decline is an answer, not an error.
 """
@@ -94,7 +96,7 @@ class HttpPayments:
             "currency": currency,
             "paymentToken": payment_token,
         }
-        response = await _call(self._client, "POST", path, json=body)
+        response = await _call(self._client, "POST", path, json=body, idempotent=True)
         if response.status == 409 and _problem_type(response) == PAYMENT_VOIDED:
             raise PaymentVoided(f"the payment of order {order_id} was voided")
         if response.status not in (200, 201):
@@ -108,7 +110,7 @@ class HttpPayments:
 
     async def _change(self, order_id: uuid.UUID, action: str, expected: str) -> None:
         path = f"/internal/payments/{order_id}/{action}"
-        response = await _call(self._client, "POST", path)
+        response = await _call(self._client, "POST", path, idempotent=True)
         if response.status != 200:
             raise _unexpected("POST", path, response)
         if _payment("POST", path, response, order_id).status != expected:

@@ -1,6 +1,8 @@
 """Catalog and Inventory over the products service's HTTP API (pooled aiohttp, via the chassis).
 
-"Could not reach it", a timeout, a 5xx or a 429 become DependencyUnavailable (worth retrying);
+Reservations and releases are keyed by the order id, so they are sent with ``idempotent=True``
+(the client may retry them, as it does the GET). "Could not reach it", a timeout, an open
+circuit breaker, a 5xx or a 429 become DependencyUnavailable (worth retrying later);
 any other answer the contract does not allow becomes DependencyContractError.
 """
 
@@ -109,7 +111,7 @@ class HttpInventory:
                 {"productId": str(line.product_id), "quantity": line.quantity} for line in lines
             ],
         }
-        response = await _call(self._client, "POST", path, json=body)
+        response = await _call(self._client, "POST", path, json=body, idempotent=True)
         if response.status in (200, 201):
             return
         problem = _problem(response)
@@ -122,6 +124,6 @@ class HttpInventory:
 
     async def release(self, order_id: uuid.UUID) -> None:
         path = f"/internal/reservations/{order_id}/release"
-        response = await _call(self._client, "POST", path)
+        response = await _call(self._client, "POST", path, idempotent=True)
         if response.status != 200:
             raise _unexpected("POST", path, response)
