@@ -22,7 +22,7 @@ from bazaar_orders.domain import (
     DependencyUnavailable,
     PaymentVoided,
 )
-from chassis import ServiceClient
+from chassis import ServiceClient, UpstreamPolicy
 
 PROBLEMS = "https://bazaar.dev/problems"
 DECLINES = {"tok_decline": "card_declined"}
@@ -126,7 +126,10 @@ async def payments_url(service: FakePaymentsService) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def payments(payments_url: str) -> AsyncIterator[HttpPayments]:
-    client = ServiceClient("payments", payments_url, timeout_seconds=0.5)
+    # One attempt: these tests read the contract; retries are the chassis's (tested there).
+    client = ServiceClient(
+        "payments", payments_url, timeout_seconds=0.5, policy=UpstreamPolicy(max_attempts=1)
+    )
     yield HttpPayments(client)
     await client.close()
 

@@ -26,7 +26,7 @@ from bazaar_orders.domain import (
     RequestedLine,
     UnknownProducts,
 )
-from chassis import ServiceClient
+from chassis import ServiceClient, UpstreamPolicy
 
 PROBLEMS = "https://bazaar.dev/problems"
 
@@ -140,7 +140,10 @@ async def products_url(fake_products: FakeProducts) -> AsyncIterator[str]:
 
 @pytest.fixture
 async def client(products_url: str) -> AsyncIterator[ServiceClient]:
-    service_client = ServiceClient("products", products_url, timeout_seconds=0.5)
+    # One attempt: these tests read the contract; retries are the chassis's (tested there).
+    service_client = ServiceClient(
+        "products", products_url, timeout_seconds=0.5, policy=UpstreamPolicy(max_attempts=1)
+    )
     yield service_client
     await service_client.close()
 
