@@ -528,5 +528,5 @@ def test_resilience_settings_defaults_are_the_reference_designs() -> None:
     server = ServiceSettings(service_name="any")
     assert server.request_deadline_seconds == 10
     assert server.max_inflight_requests == 256
-    assert server.max_queue_seconds == 0.5
+    assert server.max_queue_seconds == 0.1
     assert server.fault_injection_enabled is False

@@ -118,7 +118,13 @@ class EventConsumer:
                     ),
                 )
                 _log.info("consumer_started", consumer=self.name, stream=self.stream)
-                await self._pull(subscription)
+                try:
+                    await self._pull(subscription)
+                finally:
+                    # Otherwise each set-up leaks a subscription, and a closing connection
+                    # waits for this one to drain.
+                    with contextlib.suppress(Exception):
+                        await asyncio.wait_for(subscription.unsubscribe(), 1.0)
             except asyncio.CancelledError:
                 raise
             except Exception as exc:  # broker away or consumer gone: set it up again

@@ -23,6 +23,7 @@ from .logs import get_logger
 _log = get_logger(__name__)
 DEDUP_WINDOW_SECONDS = 120.0
 RETENTION_SECONDS = 7 * 24 * 3600.0
+DRAIN_SECONDS = 2.0
 
 
 class NatsBroker:
@@ -116,8 +117,13 @@ class NatsBroker:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
         if self._nc is not None:
-            with contextlib.suppress(Exception):
-                await self._nc.drain()
+            # Bounded: a drain waits on every subscription's pending messages, and shutdown
+            # must finish inside the process's grace period.
+            try:
+                await asyncio.wait_for(self._nc.drain(), DRAIN_SECONDS)
+            except Exception:  # timed out or already broken: just close
+                with contextlib.suppress(Exception):
+                    await self._nc.close()
             self._nc = None
         self._ready.clear()
 

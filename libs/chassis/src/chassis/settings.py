@@ -34,7 +34,7 @@ class ServiceSettings(BaseSettings):
     # Admission control: requests running at once, and how long the excess may queue before
     # it is shed with 503 + Retry-After.
     max_inflight_requests: int = Field(default=256, ge=1)
-    max_queue_seconds: float = Field(default=0.5, ge=0.0, le=60.0)
+    max_queue_seconds: float = Field(default=0.1, ge=0.0, le=60.0)
     # Fault injection (latency, errors, aborts, dependency faults) through /admin/faults.
     fault_injection_enabled: bool = False
     # SIGTERM: how long in-flight requests may take to finish before the process exits.

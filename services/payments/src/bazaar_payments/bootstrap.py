@@ -11,6 +11,7 @@ from fastapi import FastAPI
 
 from chassis import (
     Broker,
+    TokenVerifier,
     create_service_app,
     owned_broker,
     owned_database,
@@ -69,6 +70,7 @@ def create_app(
         "every change is published as an event through the outbox.",
         routers=[router],
         lifespan=lifespan,
+        token_verifier=TokenVerifier.from_settings(settings),
     )
 
 
@@ -76,7 +78,7 @@ def openapi_document() -> dict[str, Any]:
     settings = Settings(
         database_url="postgresql+asyncpg://placeholder@localhost/placeholder",
         nats_url="nats://localhost:4222",
-        # Must exist (the setting is checked); never read while building the document.
-        event_schemas_dir=Path(__file__).parent,
+        event_schemas_dir=Path("contracts/events"),
+        jwks_url="http://users.invalid/.well-known/jwks.json",
     )
     return create_app(settings).openapi()

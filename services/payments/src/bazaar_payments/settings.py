@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from chassis import DatabaseSettings, MessagingSettings, ServiceSettings
+from chassis import AuthSettings, DatabaseSettings, MessagingSettings, ServiceSettings
 
 
-class Settings(ServiceSettings, DatabaseSettings, MessagingSettings):
+# AuthSettings: payments has no user-facing routes, but its operators' endpoints
+# (/admin/faults) take an admin token like every other service's.
+class Settings(ServiceSettings, DatabaseSettings, MessagingSettings, AuthSettings):
     service_name: str = "payments"
     # The simulated processor's delay on every authorization (PROCESSOR_LATENCY_MS).
     processor_latency_ms: int = Field(default=0, ge=0, le=60_000)

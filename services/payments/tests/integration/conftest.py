@@ -54,6 +54,7 @@ def settings(database_url: str) -> Settings:
         # Never dialled: the tests hand the app an in-memory broker.
         nats_url="nats://127.0.0.1:9",
         event_schemas_dir=EVENT_SCHEMAS_DIR,
+        jwks_url="http://127.0.0.1:9/.well-known/jwks.json",
         # tok_timeout fails at once instead of hanging for 30 s.
         processor_timeout_seconds=0.0,
         environment="test",
