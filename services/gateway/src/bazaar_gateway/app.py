@@ -23,18 +23,27 @@ from chassis import (
     get_logger,
     request_id_var,
 )
+from chassis.admission import AdmissionControl
+from chassis.deadlines import DEADLINE_EXCEEDED_TYPE, parse_header
+from chassis.metrics import ServiceMetrics
 
+from .catalog_cache import CatalogCache, CatalogRead
+from .client_identity import ClientIdentity
 from .edge_auth import EdgeAuth
 from .proxy import forward
-from .responses import send_json, send_problem
+from .rate_limits import Header, RateLimiter, route_keys_unknown
+from .responses import send_body, send_json, send_problem
+from .route_policies import RoutePolicies, RoutePolicy
 from .routes import MethodNotAllowed, RouteTable, RouteTableError, load_route_table
 from .settings import Settings
 from .upstreams import Upstream, open_upstreams
 
 _log = get_logger("bazaar_gateway.app")
 _access = get_logger("bazaar_gateway.access")
-# The gateway's own endpoints; they win over any route of the same path.
-_OWN_PATHS = frozenset({"/health", "/ready"})
+# The gateway's own endpoints; they win over any route of the same path, and neither admission
+# control nor rate limits apply to them.
+_OWN_PATHS = frozenset({"/health", "/ready", "/metrics"})
+RATE_LIMITED = "https://bazaar.dev/problems/rate-limited"
 
 
 class Gateway:
@@ -48,8 +57,28 @@ class Gateway:
         self.auth = auth
         self.on_shutdown = on_shutdown
         self.routes: RouteTable | None = None
+        self.policies: RoutePolicies | None = None
         self.upstreams: dict[str, Upstream] = {}
         self.request_ids = RequestIds()
+        self.metrics = ServiceMetrics(service=settings.service_name)
+        self.limiter = RateLimiter(
+            settings.rate_limits, max_buckets=settings.rate_limit_max_buckets
+        )
+        self.identity = ClientIdentity(settings.trusted_networks())
+        self.catalog = CatalogCache(
+            max_entries=settings.catalog_cache_entries,
+            max_body_bytes=settings.catalog_cache_max_body_bytes,
+        )
+        self._deadline_seconds = settings.request_deadline_seconds
+        self._shed_deadline = self.metrics.requests_shed.labels(reason="deadline")
+        # Shedding comes first: an overloaded gateway refuses before any other work.
+        self._admitted = AdmissionControl(
+            self._serve,
+            max_inflight=settings.max_inflight_requests,
+            max_queue_seconds=settings.max_queue_seconds,
+            metrics=self.metrics,
+            exempt_paths=_OWN_PATHS,
+        )
         # Access lines from this status up (600: none). Each upstream logs its own access line
         # under the same request id, so "errors" loses nothing but a duplicate per request.
         self._log_from = {"all": 0, "errors": 500, "off": 600}[settings.access_log]
@@ -60,22 +89,32 @@ class Gateway:
         }
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            if scope["type"] == "lifespan":
-                await self._lifespan(receive, send)
-            return
+        if scope["type"] == "http":
+            await self._admitted(scope, receive, send)
+        elif scope["type"] == "lifespan":
+            await self._lifespan(receive, send)
+
+    async def _serve(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter()
         incoming_id: bytes | None = None
         authorization: bytes | None = None
+        deadline: bytes | None = None
+        forwarded_for: bytes | None = None
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming_id = value
             elif name == b"authorization":
                 authorization = value
+            elif name == b"x-request-deadline-ms":
+                deadline = value
+            elif name == b"x-forwarded-for":
+                forwarded_for = value
         request_id = self.request_ids.choose(incoming_id)
         token = request_id_var.set(request_id)
         try:
-            status = await self._http(scope, receive, send, request_id, authorization)
+            status = await self._http(
+                scope, receive, send, request_id, authorization, deadline, forwarded_for
+            )
         except Exception as exc:
             _log.exception("unhandled_error", error_type=type(exc).__name__, request_id=request_id)
             status = 500
@@ -102,13 +141,15 @@ class Gateway:
         send: Send,
         request_id: str,
         authorization: bytes | None,
+        deadline_header: bytes | None,
+        forwarded_for: bytes | None,
     ) -> int:
         path: str = scope["path"]
         method: str = scope["method"]
         if path in _OWN_PATHS and method in ("GET", "HEAD"):
             return await self._own(path, request_id, send)
-        routes = self.routes
-        if routes is None:
+        routes, policies = self.routes, self.policies
+        if routes is None or policies is None:
             problem: Problem = ServiceUnavailable("The gateway is not serving.")
             return await send_problem(send, problem, path, request_id)
         target = routes.resolve(method, path)
@@ -119,19 +160,105 @@ class Gateway:
                 f"{method} is not allowed on {path}.", status=405, headers={"Allow": target.allow}
             )
             return await send_problem(send, problem, path, request_id)
-        if not target.public:
-            try:
-                await self.auth.check(authorization.decode("latin-1") if authorization else None)
-            except Unauthorized as exc:
-                return await send_problem(send, exc, path, request_id)
-        upstream = self.upstreams[target.service]
+        # The budget: ours, or the client's if it asked for less (then it is the client's own
+        # doing if the call runs out of time, which the breaker takes into account).
+        budget = self._deadline_seconds
+        shortened = False
+        if deadline_header is not None:
+            asked = parse_header(deadline_header)
+            if asked is not None and asked < budget:
+                budget, shortened = asked, True
+                if budget <= 0:
+                    return await self._deadline_spent(send, path, request_id)
+        deadline = time.monotonic() + budget
+        policy = policies.get(method, target)
+        limit = policy.limit
+        if target.public:
+            client = self._address(scope, forwarded_for)
+        else:
+            header = authorization.decode("latin-1") if authorization else None
+            subject = self.auth.subject(header)
+            if subject is None:
+                # Not verified yet: failed attempts are paid for by the address, and an address
+                # that has used up its attempts is refused before any signature check, so
+                # guessing tokens is limited like anonymous traffic. Valid tokens cost the
+                # address nothing (many users may share one, behind NAT).
+                address = self._address(scope, forwarded_for)
+                if not limit.has_token(address):
+                    extra, _ = limit.take(address)
+                    return await self._limited(send, policy, address, extra, path, request_id)
+                try:
+                    subject = await self.auth.check(header)
+                except Unauthorized as exc:
+                    extra, _ = limit.take(address)
+                    return await send_problem(send, exc, path, request_id, extra)
+            client = subject
+        extra, wait = limit.take(client)
+        if wait:
+            return await self._limited(send, policy, client, extra, path, request_id)
+        catalog: CatalogRead | None = None
+        if policy.fallbacks is not None and self.catalog.max_entries:
+            catalog = CatalogRead(
+                self.catalog,
+                CatalogCache.key(path, scope["query_string"]),
+                route=policy.route,
+                store=authorization is None,
+                served=policy.fallbacks,
+            )
         return await forward(
-            scope, receive, send, upstream, self.settings.max_body_bytes, request_id
+            scope,
+            receive,
+            send,
+            self.upstreams[target.service],
+            request_id,
+            max_body_bytes=self.settings.max_body_bytes,
+            deadline=deadline,
+            shortened=shortened,
+            extra=extra,
+            catalog=catalog,
         )
+
+    def _address(self, scope: Scope, forwarded_for: bytes | None) -> str:
+        peer = scope.get("client")
+        return self.identity.address(peer[0] if peer else None, forwarded_for)
+
+    async def _limited(
+        self,
+        send: Send,
+        policy: RoutePolicy,
+        client: str,
+        headers: list[Header],
+        path: str,
+        request_id: str,
+    ) -> int:
+        policy.limited.inc()
+        self.limiter.log_refusal(client, policy.route)
+        limit = policy.limit
+        problem = Problem(
+            f"Rate limit exceeded for {policy.route}: {limit.burst} requests at most, refilled "
+            f"at {limit.rate:g} per second.",
+            status=429,
+            type=RATE_LIMITED,
+            title="Too Many Requests",
+        )
+        return await send_problem(send, problem, path, request_id, headers)
+
+    async def _deadline_spent(self, send: Send, path: str, request_id: str) -> int:
+        self._shed_deadline.inc()
+        problem = Problem(
+            "The request's deadline had passed on arrival.",
+            status=504,
+            title="Deadline exceeded",
+            type=DEADLINE_EXCEEDED_TYPE,
+        )
+        return await send_problem(send, problem, path, request_id)
 
     async def _own(self, path: str, request_id: str, send: Send) -> int:
         if path == "/health":
             return await send_json(send, 200, self._health, request_id)
+        if path == "/metrics":
+            body, content_type = self.metrics.render()
+            return await send_body(send, 200, content_type.encode(), body, request_id)
         if self.routes is None:
             problem = ServiceUnavailable("Not ready: no route table.")
             return await send_problem(send, problem, path, request_id)
@@ -172,13 +299,20 @@ class Gateway:
         if unused:
             _log.warning("upstreams_without_routes", services=unused)
         self.upstreams = open_upstreams(
-            self.settings, {name: configured[name] for name in sorted(routes.services)}
+            self.settings,
+            {name: configured[name] for name in sorted(routes.services)},
+            self.metrics,
         )
+        self.policies = RoutePolicies(routes, self.limiter, self.metrics)
+        unknown = route_keys_unknown(self.settings.rate_limits, set(self.policies.routes))
+        if unknown:
+            _log.warning("rate_limits_for_unknown_routes", routes=unknown)
         self.routes = routes
         _log.info("routes_loaded", operations=len(routes), services=sorted(routes.services))
 
     async def stop(self) -> None:
         self.routes = None
+        self.policies = None
         upstreams, self.upstreams = self.upstreams, {}
         await asyncio.gather(*(u.close() for u in upstreams.values()))
         if self.on_shutdown is not None:

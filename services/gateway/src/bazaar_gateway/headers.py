@@ -22,11 +22,13 @@ HOP_BY_HOP = frozenset(
     }
 )
 # Also set by the gateway itself (or by aiohttp/uvicorn), so the client's values never pass:
-# Host is the upstream's, Expect was answered by our server, the X-Forwarded-* are ours.
+# Host is the upstream's, Expect was answered by our server, the X-Forwarded-* are ours, and
+# the deadline is sent on as what is left of it when the call is made.
 _NOT_FORWARDED = HOP_BY_HOP | {
     b"host",
     b"expect",
     b"x-request-id",
+    b"x-request-deadline-ms",
     b"x-forwarded-for",
     b"x-forwarded-proto",
     b"x-forwarded-host",

@@ -36,10 +36,20 @@ async def send_body(
     return status
 
 
-async def send_problem(send: Send, problem: Problem, instance: str, request_id: str) -> int:
-    extra = [(k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in problem.headers.items()]
+async def send_problem(
+    send: Send,
+    problem: Problem,
+    instance: str,
+    request_id: str,
+    extra: list[tuple[bytes, bytes]] | None = None,
+) -> int:
+    headers = [
+        (k.lower().encode("latin-1"), v.encode("latin-1")) for k, v in problem.headers.items()
+    ]
+    if extra:
+        headers.extend(extra)
     body = orjson.dumps(problem.to_dict(instance))
-    return await send_body(send, problem.status, _PROBLEM_TYPE, body, request_id, extra)
+    return await send_body(send, problem.status, _PROBLEM_TYPE, body, request_id, headers)
 
 
 async def send_json(send: Send, status: int, content: Any, request_id: str) -> int:

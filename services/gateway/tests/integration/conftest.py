@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,6 +30,12 @@ class FakeService:
     url: str = ""
     seen: list[dict[str, Any]] = field(default_factory=list)
     release_slow: asyncio.Event = field(default_factory=asyncio.Event)
+    slow_started: asyncio.Event = field(default_factory=asyncio.Event)
+    # A test's own behaviour for every path but /health: an answer, or None for the usual one.
+    respond: Callable[[web.Request], Awaitable[web.StreamResponse | None]] | None = None
+
+    def calls(self, path: str) -> int:
+        return sum(1 for s in self.seen if s["raw_path"].partition("?")[0] == path)
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
@@ -45,6 +51,10 @@ class FakeService:
         path = request.path
         if path == "/health":
             return web.json_response({"status": "ok"})
+        if self.respond is not None:
+            answer = await self.respond(request)
+            if answer is not None:
+                return answer
         if path == "/echo":
             return web.Response(
                 body=body,
@@ -52,6 +62,7 @@ class FakeService:
                 headers={"Content-Type": request.headers.get("Content-Type", "x/unknown")},
             )
         if path == "/slow":
+            self.slow_started.set()
             await self.release_slow.wait()
             return web.json_response({"late": True})
         if path == "/redirect":
@@ -126,6 +137,12 @@ async def products_b() -> AsyncIterator[FakeService]:
 @pytest.fixture
 async def orders() -> AsyncIterator[FakeService]:
     async with running(FakeService("orders")) as service:
+        yield service
+
+
+@pytest.fixture
+async def users() -> AsyncIterator[FakeService]:
+    async with running(FakeService("users")) as service:
         yield service
 
 
