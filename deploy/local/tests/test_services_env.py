@@ -109,10 +109,13 @@ def test_products_verifies_tokens_and_seeds_the_catalog(context: EnvContext) -> 
 
 def test_payments_is_internal_and_keeps_its_processor_defaults(context: EnvContext) -> None:
     env = env_of("payments", context)
-    assert "JWKS_URL" not in env
     assert "PROCESSOR_LATENCY_MS" not in env
+    # It calls no one; it verifies tokens only for its admin endpoints (fault injection).
+    assert env["JWKS_URL"] == JWKS
     assert not [
-        key for key in env if key.endswith("_URL") and key not in {"DATABASE_URL", "NATS_URL"}
+        key
+        for key in env
+        if key.endswith("_URL") and key not in {"DATABASE_URL", "NATS_URL", "JWKS_URL"}
     ]
 
 

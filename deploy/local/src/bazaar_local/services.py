@@ -37,10 +37,11 @@ SERVICES: tuple[ServiceSpec, ...] = (
         "products", "bazaar_products", "products",
         ("common", "database", "broker", "jwks", "jwt", "demo_catalog"), has_database=True,
     ),
-    # Internal only (no user tokens). PROCESSOR_LATENCY_MS is left to the service's default.
+    # Internal only: no user ever calls it, but it verifies admin tokens for `/admin/faults`
+    # (`bazaar chaos`). PROCESSOR_LATENCY_MS is left to the service's default.
     ServiceSpec(
         "payments", "bazaar_payments", "payments",
-        ("common", "database", "broker"), has_database=True,
+        ("common", "database", "broker", "jwks", "jwt"), has_database=True,
     ),
     ServiceSpec(
         "orders", "bazaar_orders", "orders",
@@ -82,6 +83,7 @@ class EnvContext:
     event_schemas_dir: Path | None = None
     log_level: str = "INFO"
     environment: str = "local"
+    fault_injection: bool = False
 
     def url_of(self, port_key: str) -> str:
         return f"http://127.0.0.1:{self.ports[port_key]}"
@@ -91,13 +93,16 @@ EnvGroup = Callable[[ServiceSpec, EnvContext], dict[str, str]]
 
 
 def _common(spec: ServiceSpec, ctx: EnvContext) -> dict[str, str]:
-    return {
+    env = {
         "HOST": "127.0.0.1",
         "PORT": str(ctx.ports[spec.port_key]),
         "ENVIRONMENT": ctx.environment,
         "LOG_LEVEL": ctx.log_level,
         "SERVICE_VERSION": SERVICE_VERSION,
     }
+    if ctx.fault_injection:
+        env["FAULT_INJECTION_ENABLED"] = "true"
+    return env
 
 
 def _database(spec: ServiceSpec, ctx: EnvContext) -> dict[str, str]:

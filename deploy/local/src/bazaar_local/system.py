@@ -160,19 +160,22 @@ class System:
         )
 
     def service_environment(self, spec: ServiceSpec) -> dict[str, str]:
-        """The variables `spec` gets on top of the launcher's environment."""
+        """The variables `spec` gets on top of the launcher's environment (the config's
+        `extra_env` last, so it overrides anything)."""
         root = self.config.repo_root or repo_root()
         ctx = EnvContext(
             ports=self.config.service_ports,
             database_urls=self.database_urls,
             signing_key_file=self.config.signing_key_file,
-            admin_password=self.admin_password,
+            # No secrets before start(): only the wiring is being looked at then.
+            admin_password=self.admin_password if self._secrets else "",
             openapi_dir=root / "contracts" / "openapi",
             nats_url=self.config.nats_url,
             event_schemas_dir=root / "contracts" / "events",
             log_level=self.config.log_level,
+            fault_injection=self.config.fault_injection,
         )
-        return build_service_environment(spec, ctx)
+        return {**build_service_environment(spec, ctx), **self.config.overrides_for(spec.name)}
 
     # -- fault tools (for tests) ----------------------------------------------------------
 

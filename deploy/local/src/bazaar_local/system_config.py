@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from bazaar_local.ports import free_ports
 from bazaar_local.services import DEFAULT_NATS_PORT, DEFAULT_PORTS, SERVICES, ServiceSpec
+
+# The key of `SystemConfig.extra_env` whose variables every service gets.
+ALL_SERVICES = "*"
 
 
 @dataclass
@@ -20,10 +24,18 @@ class SystemConfig:
     # Durability off (fsync and friends): for throwaway systems in tests.
     fast_postgres: bool = False
     ready_timeout: float = 60.0
-    stop_grace: float = 10.0
+    # Longer than a service's own SHUTDOWN_GRACE_SECONDS (10 s) plus its consumer and outbox
+    # flush, so a clean SIGTERM shutdown is never cut short by SIGKILL.
+    stop_grace: float = 20.0
     log_level: str = "INFO"
     repo_root: Path | None = None
     python: str = sys.executable
+    # The `/admin/faults` endpoints (admin token only) that `bazaar chaos` drives: on for the
+    # local system, a developer's machine; the services' own default stays off.
+    fault_injection: bool = True
+    # Per-service variables applied last, over the launcher's own (`ALL_SERVICES` first, then
+    # the service's name): tests shorten breaker windows or lower admission limits this way.
+    extra_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
 
     @classmethod
     def with_free_ports(cls, data_dir: Path, **overrides: object) -> SystemConfig:
@@ -58,6 +70,10 @@ class SystemConfig:
     @property
     def nats_url(self) -> str:
         return f"nats://127.0.0.1:{self.nats_port}"
+
+    def overrides_for(self, service: str) -> dict[str, str]:
+        """The `extra_env` variables of `service`: the shared ones, then its own."""
+        return {**self.extra_env.get(ALL_SERVICES, {}), **self.extra_env.get(service, {})}
 
     def url(self, port_key: str) -> str:
         return f"http://127.0.0.1:{self.service_ports[port_key]}"
