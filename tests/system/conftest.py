@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import shutil
 import time
 import uuid
@@ -14,8 +15,11 @@ import asyncpg
 import httpx
 import nats
 import pytest
+from prometheus_client.parser import text_string_to_metric_families
 
+from bazaar_local.chaos import Chaos
 from bazaar_local.system import System, SystemConfig
+from bazaar_local.system_config import ALL_SERVICES
 from bazaar_local.testing import make_shared_temp_dir
 from chassis import TokenSigner, load_private_key
 
@@ -270,3 +274,178 @@ async def _wait_terminal(
             if len(done) < len(orders):
                 await asyncio.sleep(POLL_SECONDS)
     return done
+
+
+# -- resilience (issue 4): one more system, tuned so breakers, limits and shedding show quickly --
+
+# Short breaker windows, fault injection everywhere, a tight gateway deadline, one tightly
+# rate-limited route, and a notifications service that admits only a few requests at once.
+GATEWAY_DEADLINE_SECONDS = 3.0
+LIMITED_ROUTE = "GET /notifications"
+LIMITED_BURST = 3
+NOTIFICATIONS_MAX_INFLIGHT = 4
+RESILIENCE_ENV: dict[str, dict[str, str]] = {
+    ALL_SERVICES: {
+        "FAULT_INJECTION_ENABLED": "true",
+        "BREAKER_FAILURE_RATIO": "0.5",
+        "BREAKER_MIN_CALLS": "5",
+        "BREAKER_WINDOW_SECONDS": "5",
+        "BREAKER_OPEN_SECONDS": "2",
+        "SHUTDOWN_GRACE_SECONDS": "5",
+    },
+    "gateway": {
+        "REQUEST_DEADLINE_SECONDS": str(GATEWAY_DEADLINE_SECONDS),
+        "RATE_LIMITS": json.dumps(
+            {
+                "default": {"rate": 10_000, "burst": 10_000},
+                "POST /users": {"rate": 10_000, "burst": 10_000},
+                "POST /auth/token": {"rate": 10_000, "burst": 10_000},
+                LIMITED_ROUTE: {"rate": 0.2, "burst": LIMITED_BURST},
+            }
+        ),
+    },
+    "notifications": {
+        "MAX_INFLIGHT_REQUESTS": str(NOTIFICATIONS_MAX_INFLIGHT),
+        "MAX_QUEUE_SECONDS": "0.02",
+    },
+}
+
+
+@pytest.fixture(scope="session")
+def resilient_shop() -> Iterator[System]:
+    """The shop as `bazaar up` runs it, with `RESILIENCE_ENV` on top: one for all resilience
+    tests (each `chaos` user leaves it without faults and with every service running)."""
+    data_dir = make_shared_temp_dir("bazaar-resilience-")
+    config = SystemConfig.with_free_ports(
+        data_dir, fast_postgres=True, extra_env=RESILIENCE_ENV, stop_grace=20.0
+    )
+    system = System(config)
+    try:
+        system.start()
+        yield system
+    finally:
+        system.stop()
+        shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def resilient_gateway(resilient_shop: System) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=resilient_shop.gateway_url, timeout=30) as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+def resilient_register(resilient_gateway: httpx.Client) -> Register:
+    return lambda: _register(resilient_gateway)
+
+
+@pytest.fixture(scope="session")
+def resilient_admin(resilient_shop: System, resilient_gateway: httpx.Client) -> dict[str, str]:
+    login = resilient_gateway.post(
+        "/auth/token",
+        json={"email": resilient_shop.admin_email, "password": resilient_shop.admin_password},
+    )
+    assert login.status_code == 200, login.text
+    return {"authorization": f"Bearer {login.json()['accessToken']}"}
+
+
+@pytest.fixture
+def resilient_product(
+    resilient_gateway: httpx.Client, resilient_admin: dict[str, str]
+) -> Callable[..., str]:
+    def make(inventory: int = 100, price: str = "4.00") -> str:
+        sku = f"RES-{uuid.uuid4().hex[:10]}"
+        created = resilient_gateway.post(
+            "/products",
+            json={"sku": sku, "name": f"Resilience {sku}", "price": price, "inventory": inventory},
+            headers=resilient_admin,
+        )
+        assert created.status_code == 201, created.text
+        return str(created.json()["productId"])
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def resilient_ledgers(resilient_shop: System) -> Ledgers:
+    return Ledgers(resilient_shop)
+
+
+@pytest.fixture(scope="session")
+def resilient_driver(resilient_shop: System, resilient_ledgers: Ledgers) -> Driver:
+    return Driver(resilient_shop, resilient_ledgers)
+
+
+@pytest.fixture
+def chaos(resilient_shop: System) -> Iterator[Chaos]:
+    """Sets faults on the resilient shop's services (as `bazaar chaos` does). Afterwards every
+    fault is cleared and a service a test stopped is started again."""
+    chaos = Chaos.for_config(resilient_shop.config)
+    try:
+        yield chaos
+    finally:
+        for spec in resilient_shop.config.services:
+            process = resilient_shop.processes.get(spec.name)
+            if process is None or process.poll() is not None:
+                resilient_shop.restart_service(spec.name)
+        chaos.clear_all()
+
+
+class Samples:
+    """One scrape of a `/metrics` page (Prometheus text format)."""
+
+    def __init__(self, text: str) -> None:
+        self.samples = [
+            sample for family in text_string_to_metric_families(text) for sample in family.samples
+        ]
+
+    def value(self, name: str, **labels: str) -> float:
+        """The sum of the samples called `name` whose labels include `labels` (0 if none)."""
+        return sum(
+            s.value
+            for s in self.samples
+            if s.name == name and all(s.labels.get(k) == v for k, v in labels.items())
+        )
+
+
+class Metrics:
+    """Reads each service's own `/metrics` (and the gateway's), on its port."""
+
+    def __init__(self, shop: System) -> None:
+        self.urls = shop.urls()
+
+    def read(self, service: str) -> Samples:
+        answer = httpx.get(f"{self.urls[service]}/metrics", timeout=10)
+        assert answer.status_code == 200, f"{service} /metrics: {answer.status_code}"
+        return Samples(answer.text)
+
+    async def aread(self, service: str) -> Samples:
+        async with httpx.AsyncClient(timeout=10) as client:
+            answer = await client.get(f"{self.urls[service]}/metrics")
+        assert answer.status_code == 200, f"{service} /metrics: {answer.status_code}"
+        return Samples(answer.text)
+
+
+@pytest.fixture(scope="session")
+def metrics(resilient_shop: System) -> Metrics:
+    return Metrics(resilient_shop)
+
+
+@dataclass(frozen=True)
+class ResilienceKnobs:
+    """What `RESILIENCE_ENV` and the chassis defaults set, for the tests' arithmetic."""
+
+    gateway_deadline_seconds: float = GATEWAY_DEADLINE_SECONDS
+    limited_route: str = LIMITED_ROUTE
+    limited_burst: int = LIMITED_BURST
+    notifications_max_inflight: int = NOTIFICATIONS_MAX_INFLIGHT
+    # chassis.retry.RetryBudget as ServiceClient builds it: ratio (RETRY_BUDGET_RATIO), the
+    # floor rate, and the tokens it starts with (10 s of the floor).
+    retry_budget_ratio: float = 0.2
+    retry_floor_per_second: float = 5.0
+    retry_banked_tokens: float = 50.0
+
+
+@pytest.fixture(scope="session")
+def knobs() -> ResilienceKnobs:
+    return ResilienceKnobs()
