@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
@@ -12,7 +12,6 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bazaar_local.nats import NatsServer
-from bazaar_local.ports import free_port
 from chassis import (
     CloudEvent,
     Database,
@@ -38,15 +37,6 @@ def upgrade() -> None:
     op.execute("CREATE TABLE applied (event_id text, n int)")
 from alembic import op
 """
-
-
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path / "nats", free_port(), log_file=tmp_path / "nats.log")
-    server.start()
-    server.wait_ready()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import httpx
@@ -120,15 +120,6 @@ def test_sigterm_drains_in_flight_requests_refuses_new_ones_and_exits_0(tmp_path
 
 
 # -- the consumer and the relay on a real NATS ------------------------------------------------
-
-
-@pytest.fixture
-def nats_server(tmp_path: Path) -> Iterator[NatsServer]:
-    server = NatsServer(tmp_path / "nats", free_port(), log_file=tmp_path / "nats.log")
-    server.start()
-    server.wait_ready()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -4,6 +4,7 @@ Fixtures:
 - `postgres_server` (session): a throwaway, durability-off PostgreSQL on a free port.
 - `database_url` (function): a new empty database with its own role, as a
   `postgresql+asyncpg://` URL; dropped afterwards.
+- `nats_server` (function): a real NATS JetStream on a free port with its own store.
 - `bazaar_data_dir` (function): an empty data folder usable by `System` (its parents are
   traversable by the `postgres` account, which pytest's own tmp_path is not when run as root).
 """
@@ -20,11 +21,12 @@ from pathlib import Path
 
 import pytest
 
+from bazaar_local.nats import NatsServer
 from bazaar_local.ports import free_port
 from bazaar_local.postgres import PostgresError, PostgresServer
 from bazaar_local.run_async import run_coroutine
 
-__all__ = ["bazaar_data_dir", "database_url", "free_port", "postgres_server"]
+__all__ = ["bazaar_data_dir", "database_url", "free_port", "nats_server", "postgres_server"]
 
 _START_ATTEMPTS = 3
 
@@ -75,6 +77,20 @@ def database_url(postgres_server: PostgresServer) -> Iterator[str]:
     # Best effort: a test that leaks a connection must not fail because of its cleanup.
     with contextlib.suppress(Exception):
         run_coroutine(lambda: postgres_server.drop_database(name, name))
+
+
+@pytest.fixture
+def nats_server() -> Iterator[NatsServer]:
+    """A real NATS JetStream on a free port with a store of its own; stopped afterwards."""
+    root = Path(tempfile.mkdtemp(prefix="bazaar-nats-"))
+    server = NatsServer(root / "store", free_port(), log_file=root / "nats.log")
+    server.start()
+    try:
+        server.wait_ready()
+        yield server
+    finally:
+        server.stop()
+        shutil.rmtree(root, ignore_errors=True)
 
 
 @pytest.fixture

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import inspect
-import shutil
-import tempfile
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -19,8 +17,6 @@ from asgi_lifespan import LifespanManager
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
-from bazaar_local.nats import NatsServer
-from bazaar_local.ports import free_port
 from bazaar_payments.bootstrap import create_app
 from bazaar_payments.domain import Approved, ProcessorDecision
 from bazaar_payments.ports import PaymentProcessor
@@ -137,16 +133,3 @@ def eventually() -> Callable[..., Awaitable[None]]:
             await asyncio.sleep(0.01)
 
     return wait
-
-
-@pytest.fixture
-def nats_server() -> Iterator[NatsServer]:
-    store = Path(tempfile.mkdtemp(prefix="bazaar-nats-"))
-    server = NatsServer(store, free_port())
-    server.start()
-    try:
-        server.wait_ready()
-        yield server
-    finally:
-        server.stop()
-        shutil.rmtree(store, ignore_errors=True)

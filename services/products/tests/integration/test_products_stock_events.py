@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import shutil
-import tempfile
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from pathlib import Path
+from collections.abc import AsyncIterator
 
 import httpx
 import nats
@@ -17,8 +14,6 @@ from nats.js.errors import NotFoundError
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from bazaar_local.nats import NatsServer
-from bazaar_local.ports import free_port
 from bazaar_products.bootstrap import create_app
 from chassis import CloudEvent, EventSchemas
 
@@ -138,17 +133,6 @@ async def test_events_wait_in_the_outbox_while_the_broker_is_down(
         return await outbox.unpublished() == 0
 
     await eventually(all_sent)
-
-
-@pytest.fixture
-def nats_server() -> Iterator[NatsServer]:
-    store = Path(tempfile.mkdtemp(prefix="bazaar-nats-"))
-    server = NatsServer(store, free_port())
-    server.start()
-    server.wait_ready()
-    yield server
-    server.stop()
-    shutil.rmtree(store, ignore_errors=True)
 
 
 async def test_on_nats_the_event_lands_in_the_products_stream(
