@@ -228,14 +228,21 @@ class Driver:
             assert time.monotonic() < deadline, f"not met in {seconds}s: {what}"
             await asyncio.sleep(POLL_SECONDS)
 
-    async def place(self, bodies: list[tuple[Shopper, dict[str, object]]]) -> list[httpx.Response]:
+    async def place(
+        self,
+        bodies: list[tuple[Shopper, dict[str, object]]],
+        headers: dict[str, str] | None = None,
+    ) -> list[httpx.Response]:
         limits = httpx.Limits(max_connections=64)
         async with httpx.AsyncClient(
             base_url=self.shop.gateway_url, timeout=60, limits=limits
         ) as client:
             return list(
                 await asyncio.gather(
-                    *(client.post("/orders", json=b, headers=who.headers) for who, b in bodies)
+                    *(
+                        client.post("/orders", json=b, headers={**who.headers, **(headers or {})})
+                        for who, b in bodies
+                    )
                 )
             )
 

@@ -12,6 +12,9 @@ import pytest
 
 pytestmark = pytest.mark.system
 
+TRACE_ID = "4bf92f3577b34da6a3ce929d0e0e4736"
+TRACE = f"00-{TRACE_ID}-00f067aa0ba902b7-01"
+
 
 def body(product: str, quantity: int = 1, token: str = "tok_visa") -> dict[str, object]:
     return {"items": [{"productId": product, "quantity": quantity}], "paymentToken": token}
@@ -24,8 +27,9 @@ def test_order_is_confirmed_paid_stocked_and_notified_once(
     product = make_product(inventory=5, price="10.00")
 
     async def scenario() -> None:
-        [placed] = await driver.place([(me, body(product, 2))])
+        [placed] = await driver.place([(me, body(product, 2))], headers={"traceparent": TRACE})
         assert placed.status_code == 202, placed.text
+        assert placed.headers["x-trace-id"] == TRACE_ID
         order = placed.json()
         assert order["status"] == "PENDING"
         assert placed.headers["location"] == f"/orders/{order['orderId']}"
@@ -36,6 +40,15 @@ def test_order_is_confirmed_paid_stocked_and_notified_once(
         assert await ledgers.captured_orders(ids) == {order["orderId"]}
         assert await ledgers.money_moves(ids) == Decimal("20.00")
         assert await ledgers.stock_moves(ids) == {product: 2}
+        # The client's trace crossed the gateway into orders and onto the event it published.
+        [(placed_trace,)] = await ledgers.rows(
+            "orders",
+            "SELECT payload->>'traceparent' FROM outbox WHERE event_type = $1 "
+            "AND payload->>'subject' = $2",
+            "bazaar.orders.order.placed.v1",
+            order["orderId"],
+        )
+        assert placed_trace.split("-")[1] == TRACE_ID
 
     asyncio.run(scenario())
     assert gateway.get(f"/products/{product}").json()["inventory"] == 3

@@ -76,11 +76,18 @@ from .settings import (
     load_settings,
 )
 from .signing import TokenSigner, generate_private_key_pem, load_private_key
+from .trace_context import (
+    TRACEPARENT_HEADER,
+    child_traceparent,
+    continue_trace,
+    current_traceparent,
+)
 
 __all__ = [
     "DEADLINE_HEADER",
     "PROBLEM_JSON",
     "REQUEST_ID_HEADER",
+    "TRACEPARENT_HEADER",
     "AdmissionControl",
     "AuthSettings",
     "BadRequest",
@@ -129,11 +136,14 @@ __all__ = [
     "UpstreamUnavailable",
     "authenticated",
     "bearer_token",
+    "child_traceparent",
     "configure_logging",
+    "continue_trace",
     "create_inbox_table",
     "create_outbox_table",
     "create_service_app",
     "current_request_id",
+    "current_traceparent",
     "database_check",
     "enqueue",
     "generate_private_key_pem",

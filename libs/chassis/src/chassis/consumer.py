@@ -14,6 +14,7 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
+import structlog
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
 from sqlalchemy import text
@@ -26,6 +27,7 @@ from .event_schemas import EventSchemas
 from .events import CloudEvent
 from .logs import get_logger
 from .nats_broker import NatsBroker
+from .trace_context import continue_trace, trace_id, traceparent_var
 from .upstream_errors import UpstreamUnavailable
 
 Handler = Callable[[CloudEvent, AsyncSession | None], Awaitable[None]]
@@ -168,13 +170,23 @@ class EventConsumer:
             event = CloudEvent.from_json(message.data)
             if self.schemas is not None:
                 self.schemas.validate(event)
-            applied = await self.apply(event)
+            applied = await self._apply_in_trace(event)
         except asyncio.CancelledError:
             raise
         except Exception as exc:  # the handler's failure, whatever it is, decides retry or DLQ
             return await self._failed(message, deliveries, exc)
         await message.ack()
         return Outcome("applied" if applied else "duplicate")
+
+    async def _apply_in_trace(self, event: CloudEvent) -> bool:
+        # The handler's calls, logs and events continue the trace the event carries.
+        token = continue_trace(event.traceparent)
+        structlog.contextvars.bind_contextvars(trace_id=trace_id(traceparent_var.get() or ""))
+        try:
+            return await self.apply(event)
+        finally:
+            structlog.contextvars.unbind_contextvars("trace_id")
+            traceparent_var.reset(token)
 
     async def apply(self, event: CloudEvent) -> bool:
         """Runs the handler once per event id; False when the inbox says it already ran."""

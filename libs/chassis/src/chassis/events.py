@@ -13,6 +13,8 @@ from typing import Any
 
 import orjson
 
+from .trace_context import child_traceparent
+
 SPECVERSION = "1.0"
 _REQUIRED = ("specversion", "id", "source", "type", "time", "data")
 
@@ -99,5 +101,6 @@ def new_event(
         subject=subject,
         time=datetime.now(UTC),
         data=dict(data),
-        traceparent=traceparent,
+        # The work that produced the event is its parent: a consumer continues that trace.
+        traceparent=traceparent or child_traceparent(),
     )

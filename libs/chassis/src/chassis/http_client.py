@@ -40,6 +40,7 @@ from .metrics import ServiceMetrics
 from .request_ids import REQUEST_ID_HEADER, current_request_id
 from .resilience_settings import ResilienceSettings
 from .retry import RETRYABLE_STATUSES, RetryBudget, RetryPolicy, retry_after_seconds, retry_allowed
+from .trace_context import TRACEPARENT_HEADER, child_traceparent
 from .upstream_errors import UpstreamError, UpstreamUnavailable
 
 __all__ = [
@@ -282,7 +283,11 @@ class ServiceClient:
         if budget <= 0:
             raise TimeoutError
         upstream_fault_check(self._faults, self.name)
-        sent = {**headers, DEADLINE_HEADER: header_value(budget)}
+        sent = {
+            **headers,
+            DEADLINE_HEADER: header_value(budget),
+            TRACEPARENT_HEADER: child_traceparent(),
+        }
         async with self._ensure_session().request(
             method,
             f"{self.base_url}{path}",

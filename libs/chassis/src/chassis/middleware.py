@@ -15,6 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .errors import PROBLEM_JSON, PayloadTooLarge, Problem
 from .logs import get_logger
 from .request_ids import REQUEST_ID_HEADER, RequestIds, request_id_var
+from .trace_context import TRACEPARENT_HEADER, continue_trace, trace_id, traceparent_var
 
 _log = get_logger("chassis.access")
 
@@ -40,7 +41,11 @@ class RequestContextMiddleware:
             return
         request_id = self.ids.choose(_header(scope, REQUEST_ID_HEADER.encode()))
         token = request_id_var.set(request_id)
-        structlog.contextvars.bind_contextvars(request_id=request_id)
+        trace_token = continue_trace(_header(scope, TRACEPARENT_HEADER.encode()))
+        traceparent = traceparent_var.get() or ""
+        structlog.contextvars.bind_contextvars(
+            request_id=request_id, trace_id=trace_id(traceparent)
+        )
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -52,6 +57,7 @@ class RequestContextMiddleware:
                 response_started = True
                 headers = [(k, v) for k, v in message.get("headers", []) if k != b"x-request-id"]
                 headers.append((b"x-request-id", request_id.encode()))
+                headers.append((b"x-trace-id", trace_id(traceparent).encode()))
                 message["headers"] = headers
             await send(message)
 
@@ -73,7 +79,8 @@ class RequestContextMiddleware:
                     status=status,
                     duration_ms=round((time.perf_counter() - started) * 1000, 2),
                 )
-            structlog.contextvars.unbind_contextvars("request_id")
+            structlog.contextvars.unbind_contextvars("request_id", "trace_id")
+            traceparent_var.reset(trace_token)
             request_id_var.reset(token)
 
 
