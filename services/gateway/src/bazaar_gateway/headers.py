@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from chassis.trace_context import new_traceparent, parse_traceparent, trace_id
+
 HOP_BY_HOP = frozenset(
     {
         b"connection",
@@ -32,6 +34,7 @@ _NOT_FORWARDED = HOP_BY_HOP | {
     b"x-forwarded-for",
     b"x-forwarded-proto",
     b"x-forwarded-host",
+    b"traceparent",
 }
 # Our server adds its own Date; the request id is echoed by the request-context middleware.
 _NOT_RETURNED = HOP_BY_HOP | {b"date", b"x-request-id"}
@@ -58,6 +61,7 @@ class ForwardedRequest:
         connection: bytes | None = None
         host: bytes | None = None
         forwarded_for: bytes | None = None
+        traceparent: bytes | None = None
         content_length: int | None = None
         chunked = False
         for name, value in raw:
@@ -70,6 +74,8 @@ class ForwardedRequest:
                     forwarded_for = value
                 elif name == b"transfer-encoding":
                     chunked = True
+                elif name == b"traceparent":
+                    traceparent = value
                 continue
             if name == b"content-length":
                 content_length = int(value) if value.isdigit() else None
@@ -78,6 +84,9 @@ class ForwardedRequest:
             named = connection_tokens(connection)
             headers = [(k, v) for k, v in headers if k.encode("latin-1") not in named]
         headers.append(("x-request-id", request_id))
+        # The trace starts at the edge: the client's, continued with our own span id, or new.
+        incoming = parse_traceparent(traceparent)
+        headers.append(("traceparent", new_traceparent(trace_id(incoming) if incoming else None)))
         if client_host:
             chain = forwarded_for.decode("latin-1") + ", " if forwarded_for else ""
             headers.append(("x-forwarded-for", chain + client_host))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bazaar_gateway.headers import ForwardedRequest, returned_headers
+from chassis.trace_context import parse_traceparent, trace_id
 
 
 def _forwarded(raw: list[tuple[bytes, bytes]], **kwargs: object) -> ForwardedRequest:
@@ -54,7 +55,18 @@ def test_forwarding_headers_are_set_by_the_gateway() -> None:
     assert headers["x-forwarded-proto"] == "https"
     assert headers["x-forwarded-host"] == "shop.example"
     assert headers["x-request-id"] == "r1"
-    assert len(request.headers) == 4
+    assert parse_traceparent(headers["traceparent"]) == headers["traceparent"]
+    assert len(request.headers) == 5
+
+
+def test_the_trace_continues_from_the_client_or_starts_here() -> None:
+    incoming = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    continued = dict(_forwarded([(b"traceparent", incoming.encode())]).headers)["traceparent"]
+    assert trace_id(continued) == trace_id(incoming)
+    assert continued != incoming
+    started = dict(_forwarded([(b"traceparent", b"junk")]).headers)["traceparent"]
+    assert parse_traceparent(started) == started
+    assert trace_id(started) != trace_id(incoming)
 
 
 def test_body_presence_follows_content_length() -> None:
