@@ -1,11 +1,13 @@
-"""`bazaar`: start the shop (`up`), stop it (`down`), look at it (`status`), test it (`test`),
-break it on purpose (`chaos`)."""
+"""`bazaar`: start the shop (`up`), stop it (`down`), look at it (`status`, `logs`), test it
+(`test`), break it on purpose (`chaos`)."""
 
 import json
 import os
 import signal
+import sys
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -14,10 +16,23 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
 from rich.table import Table
+from rich.text import Text
 
 from bazaar_local.chaos import Chaos, ChaosError, FaultInjectionDisabled, Faults
 from bazaar_local.child_processes import log_tail, pid_alive
 from bazaar_local.contracts import write_contracts
+from bazaar_local.log_follow import Follower, LogPrinter
+from bazaar_local.log_view import (
+    LogEntry,
+    LogFilter,
+    Style,
+    format_entry,
+    format_raw,
+    log_files,
+    merge,
+    read_entries,
+    select,
+)
 from bazaar_local.nats import NatsError, greets
 from bazaar_local.paths import default_data_dir, repo_root
 from bazaar_local.ports import port_in_use
@@ -27,6 +42,7 @@ from bazaar_local.project_checks import project_checks, run_check
 from bazaar_local.readiness import answers_ready
 from bazaar_local.run_lock import AlreadyRunningError, acquire_run_lock
 from bazaar_local.run_state import clear_state, read_state
+from bazaar_local.services import SERVICES
 from bazaar_local.system import ProgressEvent, System, SystemConfig, SystemStartError
 
 app = typer.Typer(help="Run and test Bazaar locally.", no_args_is_help=True, add_completion=False)
@@ -50,7 +66,12 @@ def _data_dir(option: Path | None) -> Path:
 
 
 @app.command()
-def up(data_dir: DataDirOption = None) -> None:
+def up(
+    data_dir: DataDirOption = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Show every log line, not just warnings+")
+    ] = False,
+) -> None:
     """Start PostgreSQL, NATS and every service, and run until Ctrl-C or `bazaar down`."""
     data = _data_dir(data_dir)
     try:
@@ -61,11 +82,11 @@ def up(data_dir: DataDirOption = None) -> None:
         )
         raise typer.Exit(1) from None
     with lock:
-        exit_code = _run(data)
+        exit_code = _run(data, verbose=verbose)
     raise typer.Exit(exit_code)
 
 
-def _run(data: Path) -> int:
+def _run(data: Path, *, verbose: bool = False) -> int:
     phase = "starting"
     stop_requested = threading.Event()
 
@@ -87,11 +108,20 @@ def _run(data: Path) -> int:
         progress.update(task, description=event.message, completed=event.done, total=event.total)
 
     system = System(SystemConfig(data_dir=data), on_progress=on_progress)
+    names = [spec.name for spec in system.config.services]
+    # Taken before the start, so the services' start-up warnings are shown too.
+    follower = Follower(log_files(system.config.logs_dir, names))
+    printer = LogPrinter(
+        follower,
+        LogFilter.build(level=None if verbose else "warning"),
+        _console_emitter(Style.for_services(names, color=True)),
+    )
     try:
         with progress:
             system.start()
         phase = "running"
         _print_running(system)
+        printer.start()
         # From here on a stop request is the normal way out (exit 0).
         while not stop_requested.wait(0.5):
             dead = system.dead_components()
@@ -113,6 +143,7 @@ def _run(data: Path) -> int:
         phase = "stopping"
         with console.status("Stopping Bazaar…"):
             system.stop()
+        printer.stop()
     console.print("Bazaar stopped." if exit_code in (0, 130) else "Bazaar stopped after a failure.")
     return exit_code
 
@@ -131,10 +162,76 @@ def _print_running(system: System) -> None:
     console.print(
         f"Admin: {system.admin_email} (password in {system.config.secrets_file})", highlight=False
     )
-    console.print(f"Logs: {system.config.logs_dir}", highlight=False)
+    console.print(f"Logs: {system.config.logs_dir} (see `bazaar logs --help`)", highlight=False)
     if system.config.fault_injection:
         console.print("Fault injection is on (local only): see `bazaar chaos --help`.")
     console.print("Press Ctrl-C (or run `bazaar down`) to stop.")
+
+
+def _console_emitter(style: Style) -> Callable[[LogEntry], None]:
+    def emit(entry: LogEntry) -> None:
+        # Through the console (not stdout) so it interleaves cleanly with the stop spinner;
+        # rich drops the colours itself when the output is not a terminal.
+        console.print(Text.from_ansi(format_entry(entry, style)), soft_wrap=True)
+
+    return emit
+
+
+@app.command()
+def logs(
+    services: Annotated[
+        list[str] | None, typer.Argument(help="Only these services (default: all)")
+    ] = None,
+    trace: Annotated[str | None, typer.Option("--trace", help="Only this trace id")] = None,
+    request: Annotated[str | None, typer.Option("--request", help="Only this request id")] = None,
+    level: Annotated[
+        str | None,
+        typer.Option("--level", help="Minimum level: debug, info, warning, error, critical"),
+    ] = None,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C")
+    ] = False,
+    lines: Annotated[
+        int | None,
+        typer.Option("--lines", "-n", min=0, help="Only the last N events (-f: default 10)"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the raw JSON lines")] = False,
+    data_dir: DataDirOption = None,
+) -> None:
+    """Show the services' logs merged by time, optionally filtered (e.g. by --trace)."""
+    known = [spec.name for spec in SERVICES]
+    unknown = [name for name in services or () if name not in known]
+    if unknown:
+        console.print(f"[red]Unknown service(s): {', '.join(unknown)}; known: {', '.join(known)}")
+        raise typer.Exit(2)
+    try:
+        log_filter = LogFilter.build(trace_id=trace, request_id=request, level=level)
+    except ValueError as error:
+        console.print(f"[red]{error}[/]", highlight=False)
+        raise typer.Exit(2) from None
+    chosen = [name for name in known if not services or name in services]
+    files = log_files(_data_dir(data_dir) / "logs", chosen)
+    color = sys.stdout.isatty() and "NO_COLOR" not in os.environ
+    style = Style.for_services(known, color=color)
+
+    def show(entry: LogEntry) -> None:
+        typer.echo(format_raw(entry) if as_json else format_entry(entry, style))
+
+    # Followed from the sizes seen now, so nothing is shown twice or missed in between.
+    follower = Follower(files) if follow else None
+    ends = follower.positions if follower is not None else {}
+    history = merge(read_entries(path, name, end=ends.get(name)) for name, path in files.items())
+    last = 10 if follow and lines is None else lines
+    for entry in select(history, log_filter, last=last):
+        show(entry)
+    if follower is None:
+        return
+    try:
+        for entry in follower.follow(threading.Event()):
+            if log_filter.matches(entry):
+                show(entry)
+    except KeyboardInterrupt:
+        pass
 
 
 @app.command()
