@@ -155,7 +155,7 @@ def create_service_app(
         max_seconds=max(settings.request_deadline_seconds, 60.0),
         metrics=metrics,
     )
-    app.add_middleware(RequestContextMiddleware, quiet_paths=_QUIET_PATHS)
+    app.add_middleware(RequestContextMiddleware, quiet_paths=_QUIET_PATHS, metrics=metrics)
     app.add_middleware(
         AdmissionControl,
         max_inflight=settings.max_inflight_requests,

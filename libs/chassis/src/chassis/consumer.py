@@ -26,12 +26,14 @@ from .db import Database
 from .event_schemas import EventSchemas
 from .events import CloudEvent
 from .logs import get_logger
+from .metrics import ServiceMetrics
 from .nats_broker import NatsBroker
 from .trace_context import continue_trace, trace_id, traceparent_var
 from .upstream_errors import UpstreamUnavailable
 
 Handler = Callable[[CloudEvent, AsyncSession | None], Awaitable[None]]
 _log = get_logger(__name__)
+OUTCOMES = ("applied", "duplicate", "retry", "dead_lettered")
 
 
 @dataclass(frozen=True)
@@ -58,6 +60,8 @@ class EventConsumer:
         batch_size: int = 32,
         ack_wait_seconds: float = 30.0,
         stop_grace_seconds: float = 5.0,
+        metrics: ServiceMetrics | None = None,
+        lag_refresh_seconds: float = 5.0,
     ) -> None:
         if not types:
             raise ValueError("a consumer needs at least one event type")
@@ -76,6 +80,15 @@ class EventConsumer:
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._in_hand = False  # processing a fetched batch: stop waits instead of cancelling
+        self.metrics = metrics
+        self.lag_refresh_seconds = lag_refresh_seconds
+        self._lag_read_at = float("-inf")
+        if metrics is not None:  # children bound once: a delivery costs one inc() per count
+            self._outcomes = {
+                o: metrics.consumer_events.labels(consumer=name, outcome=o) for o in OUTCOMES
+            }
+            self._redeliveries = metrics.consumer_redeliveries.labels(consumer=name)
+            self._lag = metrics.consumer_pending.labels(consumer=name)
 
     def start(self) -> None:
         if self._task is None:
@@ -136,6 +149,7 @@ class EventConsumer:
     async def _pull(self, subscription: object) -> None:
         fetch = subscription.fetch  # type: ignore[attr-defined]
         while not self._stopping:
+            await self._refresh_lag(subscription)
             try:
                 messages: list[Msg] = await fetch(self.batch_size, timeout=1.0)
             except TimeoutError:
@@ -164,8 +178,33 @@ class EventConsumer:
         if messages:
             _log.info("consumer_handed_back", consumer=self.name, messages=len(messages))
 
+    async def _refresh_lag(self, subscription: object) -> None:
+        # Asking the server costs a round trip: at most once per ``lag_refresh_seconds``.
+        if self.metrics is None:
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._lag_read_at < self.lag_refresh_seconds:
+            return
+        self._lag_read_at = now
+        try:
+            info = await subscription.consumer_info()  # type: ignore[attr-defined]
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the gauge keeps its last value; consuming goes on
+            _log.warning("consumer_lag_unreadable", consumer=self.name, error=str(exc))
+            return
+        self._lag.set(info.num_pending or 0)
+
     async def process(self, message: Msg) -> Outcome:
+        outcome = await self._process(message)
+        if self.metrics is not None:
+            self._outcomes[outcome.status].inc()
+        return outcome
+
+    async def _process(self, message: Msg) -> Outcome:
         deliveries = message.metadata.num_delivered
+        if self.metrics is not None and deliveries > 1:
+            self._redeliveries.inc()
         try:
             event = CloudEvent.from_json(message.data)
             if self.schemas is not None:

@@ -14,6 +14,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .errors import PROBLEM_JSON, PayloadTooLarge, Problem
 from .logs import get_logger
+from .metrics import ROUTE_UNMATCHED, ServiceMetrics
 from .request_ids import REQUEST_ID_HEADER, RequestIds, request_id_var
 from .trace_context import TRACEPARENT_HEADER, continue_trace, trace_id, traceparent_var
 
@@ -30,9 +31,18 @@ def _header(scope: Scope, name: bytes) -> str | None:
 class RequestContextMiddleware:
     """Assigns the request id, binds it to every log line, echoes it, and logs the access."""
 
-    def __init__(self, app: ASGIApp, *, quiet_paths: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        quiet_paths: frozenset[str] = frozenset(),
+        metrics: ServiceMetrics | None = None,
+    ) -> None:
         self.app = app
+        # Quiet paths (health, readiness, metrics) are neither logged nor counted: probes and
+        # scrapes would drown the figures for real traffic.
         self.quiet_paths = quiet_paths
+        self.metrics = metrics
         self.ids = RequestIds()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -72,16 +82,28 @@ class RequestContextMiddleware:
         finally:
             path = scope.get("path", "")
             if path not in self.quiet_paths:
+                elapsed = time.perf_counter() - started
+                method = scope.get("method", "")
                 _log.info(
                     "request",
-                    method=scope.get("method"),
+                    method=method,
                     path=path,
                     status=status,
-                    duration_ms=round((time.perf_counter() - started) * 1000, 2),
+                    duration_ms=round(elapsed * 1000, 2),
                 )
+                if self.metrics is not None:
+                    self.metrics.observe_request(method, _route_template(scope), status, elapsed)
             structlog.contextvars.unbind_contextvars("request_id", "trace_id")
             traceparent_var.reset(trace_token)
             request_id_var.reset(token)
+
+
+def _route_template(scope: Scope) -> str:
+    # The router leaves the matched route in the (shared) scope: its path is the template,
+    # e.g. ``/orders/{orderId}``, which keeps the label's cardinality bounded.
+    route = scope.get("route")
+    path = getattr(route, "path", None)
+    return path if isinstance(path, str) else ROUTE_UNMATCHED
 
 
 class BodySizeLimitMiddleware:

@@ -22,6 +22,7 @@ from .db import Database
 from .event_schemas import EventSchemas
 from .events import CloudEvent, InvalidEvent
 from .logs import get_logger
+from .metrics import ServiceMetrics
 
 _log = get_logger(__name__)
 
@@ -83,6 +84,7 @@ class OutboxRelay:
         batch_size: int = 100,
         max_backoff_seconds: float = 5.0,
         final_flush_seconds: float = 2.0,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self.database = database
         self.broker = broker
@@ -91,6 +93,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.max_backoff_seconds = max_backoff_seconds
         self.final_flush_seconds = final_flush_seconds
+        self.metrics = metrics
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -135,6 +138,8 @@ class OutboxRelay:
             except Exception as exc:  # broker or database away: keep the rows, try later
                 delay = min(max(delay, self.poll_seconds) * 2, self.max_backoff_seconds)
                 _log.warning("outbox_relay_failed", error=str(exc), retry_in=delay, final=final)
+            # After a failed pass too: a growing backlog during an outage is the point.
+            await self._observe_backlog()
             if final:
                 return
             if self._stopping:
@@ -192,6 +197,31 @@ class OutboxRelay:
         if failure is not None:
             raise failure
         return len(sent), len(rows) == self.batch_size
+
+    async def observe_backlog(self) -> None:
+        """Sets the backlog gauges from one query (count and age of what is unpublished)."""
+        if self.metrics is None:
+            return
+        async with self.database.transaction() as session:
+            row = (
+                await session.execute(
+                    text(
+                        "SELECT count(*), "
+                        "COALESCE(EXTRACT(EPOCH FROM clock_timestamp() - min(created_at)), 0) "
+                        "FROM outbox WHERE published_at IS NULL AND quarantined IS NULL"
+                    )
+                )
+            ).one()
+        self.metrics.outbox_pending.set(int(row[0]))
+        self.metrics.outbox_oldest_pending.set(max(float(row[1]), 0.0))
+
+    async def _observe_backlog(self) -> None:
+        try:
+            await self.observe_backlog()
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # the database is away: the gauges keep their last value
+            _log.warning("outbox_backlog_unreadable", error=str(exc))
 
     async def pending(self) -> int:
         async with self.database.transaction() as session:

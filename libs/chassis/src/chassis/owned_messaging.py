@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from .broker import Broker
 from .db import Database
 from .event_schemas import EventSchemas
+from .metrics import ServiceMetrics
 from .nats_broker import NatsBroker
 from .outbox import OutboxRelay
 from .settings import MessagingSettings
@@ -35,13 +36,18 @@ async def owned_broker(
 
 @asynccontextmanager
 async def owned_outbox(
-    database: Database, broker: Broker, settings: MessagingSettings
+    database: Database,
+    broker: Broker,
+    settings: MessagingSettings,
+    *,
+    metrics: ServiceMetrics | None = None,
 ) -> AsyncIterator[OutboxRelay]:
     relay = OutboxRelay(
         database,
         broker,
         schemas=EventSchemas.load(settings.event_schemas_dir),
         poll_seconds=settings.outbox_poll_seconds,
+        metrics=metrics,
     )
     relay.start()
     try:

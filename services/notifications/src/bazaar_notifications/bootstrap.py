@@ -60,6 +60,7 @@ def create_app(
                     EventSchemas.load(settings.event_schemas_dir),
                     max_deliver=settings.consumer_max_deliver,
                     backoff_seconds=consumer_backoff_seconds,
+                    metrics=app.state.metrics,
                 )
                 consumer.start()
                 stack.push_async_callback(consumer.stop)

@@ -12,7 +12,15 @@ from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from chassis import CloudEvent, Database, EventConsumer, EventSchemas, Handler, NatsBroker
+from chassis import (
+    CloudEvent,
+    Database,
+    EventConsumer,
+    EventSchemas,
+    Handler,
+    NatsBroker,
+    ServiceMetrics,
+)
 
 from . import services
 from .domain import CONSUMED_TYPES, OrderEvent
@@ -39,6 +47,7 @@ def order_events_consumer(
     *,
     max_deliver: int,
     backoff_seconds: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0),
+    metrics: ServiceMetrics | None = None,
 ) -> EventConsumer:
     return EventConsumer(
         broker,
@@ -50,4 +59,5 @@ def order_events_consumer(
         schemas=schemas,
         max_deliver=max_deliver,
         backoff_seconds=backoff_seconds,
+        metrics=metrics,
     )

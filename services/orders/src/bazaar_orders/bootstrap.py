@@ -78,7 +78,11 @@ def create_app(
                 await nats.connect(wait_seconds=BROKER_CONNECT_WAIT_SECONDS)
                 publisher = nats
             relay = OutboxRelay(
-                database, publisher, schemas=schemas, poll_seconds=settings.outbox_poll_seconds
+                database,
+                publisher,
+                schemas=schemas,
+                poll_seconds=settings.outbox_poll_seconds,
+                metrics=app.state.metrics,
             )
             app.state.relay = relay
 
@@ -119,6 +123,7 @@ def create_app(
                 payments=the_payments,
                 owner=_runner_identity(settings),
                 lease_seconds=settings.saga_lease_seconds,
+                metrics=metrics,
             )
             driver = SagaDriver(
                 runner,
@@ -149,6 +154,7 @@ def create_app(
                         handler=on_order_placed,
                         schemas=schemas,
                         max_deliver=settings.consumer_max_deliver,
+                        metrics=metrics,
                     )
                     consumer.start()
                     stack.push_async_callback(consumer.stop)

@@ -17,6 +17,7 @@ from datetime import datetime
 
 from chassis import get_logger
 from chassis.deadlines import deadline_var
+from chassis.metrics import ServiceMetrics
 
 from .domain import (
     Authorized,
@@ -44,6 +45,12 @@ from .saga import (
 )
 
 _log = get_logger(__name__)
+# The order status each finished saga leaves (the ``status`` label of the outcome counter).
+_ORDER_STATUS = {
+    SagaState.DONE: "CONFIRMED",
+    SagaState.REJECTED: "REJECTED",
+    SagaState.CANCELLED: "CANCELLED",
+}
 # A saga has at most six forward steps; more in one run means a bug, not progress.
 MAX_STEPS_PER_RUN = 12
 
@@ -59,6 +66,7 @@ class SagaRunner:
         lease_seconds: float = 30.0,
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
+        metrics: ServiceMetrics | None = None,
     ) -> None:
         self._uow = uow
         self._inventory = inventory
@@ -67,6 +75,7 @@ class SagaRunner:
         self._lease_seconds = lease_seconds
         self._clock = clock
         self._rng = rng
+        self._metrics = metrics
 
     async def advance(self, order_id: uuid.UUID) -> SagaState | None:
         """Runs the saga until it finishes or must wait; None if it is not ours to run now
@@ -119,11 +128,22 @@ class SagaRunner:
                 attempts=following.attempts,
                 error=following.last_error,
             )
+            self._count_outcome(following)
             if following.attempts > 0:  # retry later: the sweeper picks it up when due
                 return following.state
             saga = following
         _log.error("saga_runaway", order_id=str(saga.order_id), state=saga.state)
         return saga.state
+
+    def _count_outcome(self, saga: Saga) -> None:
+        status = _ORDER_STATUS.get(saga.state)
+        if self._metrics is not None and status is not None:
+            self._metrics.saga_outcomes.labels(status=status).inc()
+
+    def _count_step(self, step: Step | None, outcome: StepOutcome) -> None:
+        if self._metrics is not None and step is not None:
+            name = type(outcome).__name__.lower()
+            self._metrics.saga_steps.labels(step=step.value, outcome=name).inc()
 
     async def _record(self, current: Saga, following: Saga, effect: OrderEffect) -> bool:
         async with self._uow() as unit:
@@ -148,6 +168,12 @@ class SagaRunner:
         return True
 
     async def _run_step(self, saga: Saga, order: Order) -> StepOutcome:
+        step = saga.step
+        outcome = await self._run_step_in_budget(saga, order)
+        self._count_step(step, outcome)
+        return outcome
+
+    async def _run_step_in_budget(self, saga: Saga, order: Order) -> StepOutcome:
         # A step gets its own budget, replacing (not tightening) any deadline inherited from
         # the request that kicked the saga off: its retries must end well inside the lease.
         budget = deadline_var.set(time.monotonic() + self._lease_seconds / 2)

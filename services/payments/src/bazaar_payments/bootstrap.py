@@ -54,7 +54,9 @@ def create_app(
                         connect_wait_seconds=BROKER_CONNECT_WAIT_SECONDS,
                     )
                 )
-            relay = await stack.enter_async_context(owned_outbox(database, publisher, settings))
+            relay = await stack.enter_async_context(
+                owned_outbox(database, publisher, settings, metrics=app.state.metrics)
+            )
             app.state.relay = relay
             app.state.uow = lambda: SqlUnitOfWork(database.sessions, on_events_committed=relay.wake)
             app.state.processor = processor or SimulatedProcessor(

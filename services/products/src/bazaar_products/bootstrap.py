@@ -48,7 +48,9 @@ def create_app(
                 events_to = await stack.enter_async_context(
                     owned_broker(settings, name=settings.service_name, streams=["products"])
                 )
-            relay = await stack.enter_async_context(owned_outbox(database, events_to, settings))
+            relay = await stack.enter_async_context(
+                owned_outbox(database, events_to, settings, metrics=app.state.metrics)
+            )
             app.state.relay = relay
             app.state.unit_of_work = lambda: SqlUnitOfWork(database, on_events_committed=relay.wake)
             if settings.seed_demo_catalog:
