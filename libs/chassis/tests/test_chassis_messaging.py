@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -87,13 +86,6 @@ async def record(event: CloudEvent, session: AsyncSession | None) -> None:
     )
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def applied(db: Database) -> list[int]:
     async with db.transaction() as session:
         rows = (await session.execute(text("SELECT n FROM applied ORDER BY n"))).all()
@@ -101,7 +93,7 @@ async def applied(db: Database) -> list[int]:
 
 
 async def test_committed_events_are_published_and_applied_once(
-    database: Database, broker: NatsBroker, schemas: EventSchemas
+    database: Database, broker: NatsBroker, schemas: EventSchemas, eventually
 ) -> None:
     async with database.transaction() as session:
         await enqueue(session, *(event(n) for n in range(5)))
@@ -148,7 +140,7 @@ async def _drained(broker: NatsBroker, consumer: str) -> bool:
 
 
 async def test_poison_message_is_dead_lettered_and_the_rest_flow(
-    database: Database, broker: NatsBroker, schemas: EventSchemas
+    database: Database, broker: NatsBroker, schemas: EventSchemas, eventually
 ) -> None:
     async with database.transaction() as session:
         await enqueue(session, event(1), event(2))
@@ -184,7 +176,7 @@ async def _dead_letters(broker: NatsBroker, count: int) -> bool:
 
 
 async def test_relay_catches_up_after_a_broker_outage(
-    database: Database, broker: NatsBroker, nats_server: NatsServer
+    database: Database, broker: NatsBroker, nats_server: NatsServer, eventually
 ) -> None:
     consumer = EventConsumer(
         broker, name="test-outage", stream_service="test", types=[TYPE], handler=record,
@@ -206,7 +198,7 @@ async def test_relay_catches_up_after_a_broker_outage(
         await eventually(lambda: _pending(relay, 10))
         nats_server.start()  # same port, same store: the stream and the consumer survive
         nats_server.wait_ready()
-        await eventually(lambda: _has(database, 11), seconds=30)
+        await eventually(lambda: _has(database, 11), within=30)
         assert await relay.pending() == 0
     finally:
         await relay.stop()

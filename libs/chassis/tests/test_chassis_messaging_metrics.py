@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -53,13 +52,6 @@ def event(n: int) -> CloudEvent:
     return new_event(source="/bazaar/test", type=TYPE, subject=str(n), data={"n": n})
 
 
-async def eventually(check: Callable[[], Awaitable[bool]], seconds: float = 15.0) -> None:
-    deadline = asyncio.get_running_loop().time() + seconds
-    while not await check():
-        assert asyncio.get_running_loop().time() < deadline, "condition not met in time"
-        await asyncio.sleep(0.05)
-
-
 async def test_outbox_gauges_show_the_backlog_then_its_drain(database: Database) -> None:
     metrics = ServiceMetrics(service="test")
     broker = InMemoryBroker()
@@ -92,7 +84,7 @@ async def nats(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
 
 
 async def test_consumer_counts_outcomes_redeliveries_and_lag(
-    database: Database, nats: NatsBroker
+    database: Database, nats: NatsBroker, eventually
 ) -> None:
     metrics = ServiceMetrics(service="test")
     read = metrics.registry.get_sample_value

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import httpx
@@ -264,17 +264,9 @@ async def stream_messages(broker: NatsBroker) -> int:
     return int((await js.stream_info("BAZAAR_TEST")).state.messages)
 
 
-async def eventually(check: Callable[[], Awaitable[bool]]) -> None:
-    for _ in range(1500):
-        if await check():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("condition not met")
-
-
 @pytest.mark.integration
 async def test_relay_stop_publishes_what_was_committed_last(
-    database: Database, broker: NatsBroker
+    database: Database, broker: NatsBroker, eventually
 ) -> None:
     relay = OutboxRelay(database, broker, poll_seconds=3600)
     relay.start()

@@ -4,6 +4,7 @@ Fixtures:
 - `postgres_server` (session): a throwaway, durability-off PostgreSQL on a free port.
 - `database_url` (function): a new empty database with its own role, as a
   `postgresql+asyncpg://` URL; dropped afterwards.
+- `eventually` (function): waits for a condition with a deadline.
 - `nats_server` (function): a real NATS JetStream on a free port with its own store.
 - `bazaar_data_dir` (function): an empty data folder usable by `System` (its parents are
   traversable by the `postgres` account, which pytest's own tmp_path is not when run as root).
@@ -11,13 +12,17 @@ Fixtures:
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import inspect
 import secrets
 import shutil
 import tempfile
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -26,7 +31,16 @@ from bazaar_local.ports import free_port
 from bazaar_local.postgres import PostgresError, PostgresServer
 from bazaar_local.run_async import run_coroutine
 
-__all__ = ["bazaar_data_dir", "database_url", "free_port", "nats_server", "postgres_server"]
+__all__ = [
+    "bazaar_data_dir",
+    "database_url",
+    "eventually",
+    "free_port",
+    "nats_server",
+    "postgres_server",
+]
+
+POLL_SECONDS = 0.02  # how often a condition-wait looks again
 
 _START_ATTEMPTS = 3
 
@@ -77,6 +91,26 @@ def database_url(postgres_server: PostgresServer) -> Iterator[str]:
     # Best effort: a test that leaks a connection must not fail because of its cleanup.
     with contextlib.suppress(Exception):
         run_coroutine(lambda: postgres_server.drop_database(name, name))
+
+
+@pytest.fixture
+def eventually() -> Callable[..., Awaitable[Any]]:
+    """Polls a probe (sync or async) until it returns something truthy, which it returns; fails
+    when ``within`` seconds pass first. The way tests wait: on a condition, never a fixed sleep."""
+
+    async def wait(probe: Callable[[], Any], *, within: float = 30.0) -> Any:
+        deadline = time.monotonic() + within
+        while True:
+            result = probe()
+            if inspect.isawaitable(result):
+                result = await result
+            if result:
+                return result
+            if time.monotonic() > deadline:
+                raise AssertionError(f"still {result!r} after {within}s")
+            await asyncio.sleep(POLL_SECONDS)
+
+    return wait
 
 
 @pytest.fixture

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import shutil
 import tempfile
-import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
@@ -128,23 +126,6 @@ def order_event() -> Callable[..., CloudEvent]:
         )
 
     return make
-
-
-@pytest.fixture
-def eventually() -> Callable[..., Awaitable[Any]]:
-    """Polls ``probe`` until it returns something truthy (or the deadline says it never will)."""
-
-    async def wait(probe: Callable[[], Awaitable[Any]], *, within: float = 30.0) -> Any:
-        deadline = time.monotonic() + within
-        while True:
-            result = await probe()
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"still {result!r} after {within}s")
-            await asyncio.sleep(0.05)
-
-    return wait
 
 
 @pytest.fixture

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-import inspect
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from decimal import Decimal
 from pathlib import Path
@@ -112,24 +110,3 @@ def count_rows(db: AsyncEngine) -> Callable[[], Any]:
             }
 
     return count
-
-
-@pytest.fixture
-def eventually() -> Callable[..., Awaitable[None]]:
-    """Waits for ``condition()`` (sync or async) to hold, polling, with a generous deadline."""
-
-    async def wait(
-        condition: Callable[[], bool | Awaitable[bool]], *, within: float = 10.0
-    ) -> None:
-        deadline = time.monotonic() + within
-        while True:
-            result = condition()
-            if inspect.isawaitable(result):
-                result = await result
-            if result:
-                return
-            if time.monotonic() > deadline:
-                raise AssertionError(f"condition not met within {within}s")
-            await asyncio.sleep(0.01)
-
-    return wait

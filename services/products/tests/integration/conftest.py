@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from pathlib import Path
@@ -104,22 +102,3 @@ def create_product(
         return product
 
     return create
-
-
-@pytest.fixture
-def eventually() -> Callable[..., Awaitable[Any]]:
-    """Polls ``probe`` until it returns something truthy (or the deadline says it never will)."""
-
-    async def wait(probe: Callable[[], Any], *, within: float = 30.0) -> Any:
-        deadline = time.monotonic() + within
-        while True:
-            result = probe()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return result
-            if time.monotonic() > deadline:
-                raise AssertionError(f"still {result!r} after {within}s")
-            await asyncio.sleep(0.02)
-
-    return wait
