@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -10,11 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from chassis import (
     CurrentPrincipal,
+    Database,
     NotFound,
     ServiceSettings,
     create_service_app,
     register_readiness,
     require_role,
+    upgrade_to_head_async,
 )
 from chassis.testing import TestTokens
 
@@ -70,3 +73,29 @@ async def client(tokens: TestTokens) -> AsyncIterator[httpx.AsyncClient]:
         async with httpx.AsyncClient(transport=transport, base_url="http://sample") as c:
             c.app = app  # type: ignore[attr-defined]
             yield c
+
+
+MESSAGING_MIGRATION = """
+from alembic import op
+from chassis import create_inbox_table, create_outbox_table
+revision = "0001"
+down_revision = None
+def upgrade() -> None:
+    create_outbox_table(op)
+    create_inbox_table(op)
+    op.execute("CREATE TABLE applied (event_id text, n int)")
+"""
+
+
+@pytest.fixture
+async def database(tmp_path: Path, database_url: str) -> AsyncIterator[Database]:
+    """A database migrated the way a producing and consuming service's is: outbox and inbox
+    (plus ``applied``, where test handlers record their effect)."""
+    migrations = tmp_path / "migrations"
+    (migrations / "versions").mkdir(parents=True)
+    (migrations / "env.py").write_text("from chassis import run_env\n\nrun_env()\n")
+    (migrations / "versions" / "0001_messaging.py").write_text(MESSAGING_MIGRATION)
+    await upgrade_to_head_async(migrations, database_url)
+    db = Database(database_url)
+    yield db
+    await db.dispose()

@@ -20,22 +20,11 @@ from chassis import (
     OutboxRelay,
     enqueue,
     new_event,
-    upgrade_to_head_async,
 )
 
 pytestmark = pytest.mark.integration
 
 TYPE = "bazaar.test.thing.happened.v1"
-MIGRATION = """
-from chassis import create_inbox_table, create_outbox_table
-revision = "0001"
-down_revision = None
-def upgrade() -> None:
-    create_outbox_table(op)
-    create_inbox_table(op)
-    op.execute("CREATE TABLE applied (event_id text, n int)")
-from alembic import op
-"""
 
 
 @pytest.fixture
@@ -52,18 +41,6 @@ def schemas(tmp_path: Path) -> EventSchemas:
     }
     (folder / f"{TYPE}.json").write_text(json.dumps(schema))
     return EventSchemas.load(folder)
-
-
-@pytest.fixture
-async def database(tmp_path: Path, database_url: str) -> AsyncIterator[Database]:
-    migrations = tmp_path / "migrations"
-    (migrations / "versions").mkdir(parents=True)
-    (migrations / "env.py").write_text("from chassis import run_env\n\nrun_env()\n")
-    (migrations / "versions" / "0001_messaging.py").write_text(MIGRATION)
-    await upgrade_to_head_async(migrations, database_url)
-    db = Database(database_url)
-    yield db
-    await db.dispose()
 
 
 @pytest.fixture

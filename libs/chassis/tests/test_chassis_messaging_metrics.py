@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,7 +16,6 @@ from chassis import (
     OutboxRelay,
     enqueue,
     new_event,
-    upgrade_to_head_async,
 )
 from chassis.metrics import ServiceMetrics
 from chassis.testing import InMemoryBroker
@@ -25,27 +23,6 @@ from chassis.testing import InMemoryBroker
 pytestmark = pytest.mark.integration
 
 TYPE = "bazaar.test.metric.happened.v1"
-MIGRATION = """
-from chassis import create_inbox_table, create_outbox_table
-revision = "0001"
-down_revision = None
-def upgrade() -> None:
-    create_outbox_table(op)
-    create_inbox_table(op)
-from alembic import op
-"""
-
-
-@pytest.fixture
-async def database(tmp_path: Path, database_url: str) -> AsyncIterator[Database]:
-    migrations = tmp_path / "migrations"
-    (migrations / "versions").mkdir(parents=True)
-    (migrations / "env.py").write_text("from chassis import run_env\n\nrun_env()\n")
-    (migrations / "versions" / "0001_messaging.py").write_text(MIGRATION)
-    await upgrade_to_head_async(migrations, database_url)
-    db = Database(database_url)
-    yield db
-    await db.dispose()
 
 
 def event(n: int) -> CloudEvent:

@@ -155,7 +155,7 @@ GatewayFactory = Callable[..., AbstractAsyncContextManager[httpx.AsyncClient]]
 
 
 @pytest.fixture
-def start_gateway(contracts_dir: Path, tokens: TestTokens) -> GatewayFactory:
+def start_gateway(contracts_dir: Path, tokens: TestTokens, eventually: Any) -> GatewayFactory:
     """Serves the gateway with uvicorn on a free port; yields an httpx client pointed at it."""
 
     @asynccontextmanager
@@ -177,11 +177,14 @@ def start_gateway(contracts_dir: Path, tokens: TestTokens) -> GatewayFactory:
         )
         server = uvicorn.Server(config)
         task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
+
+        def started() -> bool:
             if task.done():
                 task.result()
                 raise RuntimeError("the gateway did not start")
-            await asyncio.sleep(0.01)
+            return bool(server.started)
+
+        await eventually(started, within=10)
         try:
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 yield client
