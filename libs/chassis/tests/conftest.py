@@ -1,19 +1,24 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import APIRouter, Depends
+from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from pydantic import BaseModel, ConfigDict, Field
 
+from bazaar_local.nats import NatsServer
 from chassis import (
     CurrentPrincipal,
     Database,
+    NatsBroker,
     NotFound,
     ServiceSettings,
+    Tracing,
     create_service_app,
     register_readiness,
     require_role,
@@ -99,3 +104,27 @@ async def database(tmp_path: Path, database_url: str) -> AsyncIterator[Database]
     db = Database(database_url)
     yield db
     await db.dispose()
+
+
+@pytest.fixture
+async def broker(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
+    """A broker connected to the test NATS server, with the ``test`` service's stream."""
+    broker = NatsBroker(nats_server.url, name="test")
+    await broker.connect(wait_seconds=5)
+    await broker.ensure_stream("test")
+    yield broker
+    await broker.close()
+
+
+@pytest.fixture
+def exporter() -> InMemorySpanExporter:
+    """Where the ``tracing`` fixture's spans end up, for a test to read."""
+    return InMemorySpanExporter()
+
+
+@pytest.fixture
+def tracing(exporter: InMemorySpanExporter) -> Iterator[Tracing]:
+    """A service's tracing that records every span into ``exporter``."""
+    tracing = Tracing(service="sample", processors=(SimpleSpanProcessor(exporter),))
+    yield tracing
+    tracing.shutdown()

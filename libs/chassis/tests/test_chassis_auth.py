@@ -9,7 +9,7 @@ import httpx
 import pytest
 from aiohttp import web
 
-from chassis import RemoteJwks, TokenVerifier, Unauthorized
+from chassis import RemoteJwks, ServiceUnavailable, TokenVerifier, Unauthorized
 from chassis.testing import TestTokens
 
 
@@ -105,11 +105,15 @@ async def test_remote_jwks_is_fetched_once_and_cached(
     assert len(hits) == 1
 
 
-async def test_remote_jwks_unreachable_is_401_not_500(unused_tcp_port: int) -> None:
+async def test_remote_jwks_unreachable_is_503_not_401(unused_tcp_port: int) -> None:
+    # A valid token must not be called invalid (clients would drop it) because the issuer is
+    # away: "try again shortly" instead.
     keys = RemoteJwks(f"http://127.0.0.1:{unused_tcp_port}/jwks", timeout_seconds=1)
     verifier = TokenVerifier(keys, issuer="bazaar-users", audience="bazaar")
     try:
-        with pytest.raises(Unauthorized):
+        with pytest.raises(ServiceUnavailable) as refused:
             await verifier.verify(TestTokens().token())
     finally:
         await keys.close()
+    assert refused.value.status == 503
+    assert refused.value.headers["Retry-After"] == "5"

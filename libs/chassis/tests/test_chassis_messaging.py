@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -41,15 +40,6 @@ def schemas(tmp_path: Path) -> EventSchemas:
     }
     (folder / f"{TYPE}.json").write_text(json.dumps(schema))
     return EventSchemas.load(folder)
-
-
-@pytest.fixture
-async def broker(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
-    broker = NatsBroker(nats_server.url, name="test")
-    await broker.connect(wait_seconds=5)
-    await broker.ensure_stream("test")
-    yield broker
-    await broker.close()
 
 
 def event(n: object) -> CloudEvent:

@@ -10,7 +10,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -120,15 +120,6 @@ def test_sigterm_drains_in_flight_requests_refuses_new_ones_and_exits_0(tmp_path
 
 
 # -- the consumer and the relay on a real NATS ------------------------------------------------
-
-
-@pytest.fixture
-async def broker(nats_server: NatsServer) -> AsyncIterator[NatsBroker]:
-    broker = NatsBroker(nats_server.url, name="test")
-    await broker.connect(wait_seconds=5)
-    await broker.ensure_stream("test")
-    yield broker
-    await broker.close()
 
 
 def event(n: int) -> CloudEvent:

@@ -14,6 +14,9 @@ Events:   CloudEvent, new_event, EventSchemas, Broker, NatsBroker, enqueue (outb
 Resilience: ServiceClient (timeouts, deadlines, retries with a budget, breaker, bulkhead),
           ResilienceSettings, AdmissionControl (load shedding), FaultState (fault injection),
           ServiceMetrics (Prometheus)
+Tracing:  Tracing (OpenTelemetry: spans for requests, calls, statements, publish, consume;
+          OTLP or local OTLP/JSON files; X-Ray ids and propagation), TracingSettings,
+          current_tracing, current_traceparent, context_from_traceparent
 """
 
 from .admission import AdmissionControl
@@ -78,10 +81,12 @@ from .settings import (
 from .signing import TokenSigner, generate_private_key_pem, load_private_key
 from .trace_context import (
     TRACEPARENT_HEADER,
-    child_traceparent,
-    continue_trace,
+    context_from_traceparent,
+    current_trace_id,
     current_traceparent,
 )
+from .tracing import Tracing, current_tracing, fail_span, tag_current_span
+from .tracing_settings import TracingSettings
 
 __all__ = [
     "DEADLINE_HEADER",
@@ -128,6 +133,8 @@ __all__ = [
     "StaticJwks",
     "TokenSigner",
     "TokenVerifier",
+    "Tracing",
+    "TracingSettings",
     "Unauthorized",
     "Unprocessable",
     "UpstreamError",
@@ -136,16 +143,18 @@ __all__ = [
     "UpstreamUnavailable",
     "authenticated",
     "bearer_token",
-    "child_traceparent",
     "configure_logging",
-    "continue_trace",
+    "context_from_traceparent",
     "create_inbox_table",
     "create_outbox_table",
     "create_service_app",
     "current_request_id",
+    "current_trace_id",
     "current_traceparent",
+    "current_tracing",
     "database_check",
     "enqueue",
+    "fail_span",
     "generate_private_key_pem",
     "get_logger",
     "load_private_key",
@@ -164,5 +173,6 @@ __all__ = [
     "serve",
     "set_deadline",
     "stream_name",
+    "tag_current_span",
     "upgrade_to_head_async",
 ]

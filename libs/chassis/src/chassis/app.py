@@ -23,6 +23,7 @@ from .logs import configure_logging, get_logger
 from .metrics import ServiceMetrics, metrics_router
 from .middleware import BodySizeLimitMiddleware, RequestContextMiddleware
 from .settings import ServiceSettings
+from .tracing import Tracing, tracing_var
 
 Lifespan = Callable[[FastAPI], AbstractAsyncContextManager[None]]
 
@@ -88,6 +89,7 @@ def create_service_app(
     routers: Sequence[APIRouter] = (),
     lifespan: Lifespan | None = None,
     token_verifier: TokenVerifier | None = None,
+    tracing: Tracing | None = None,
 ) -> FastAPI:
     configure_logging(
         service=settings.service_name,
@@ -100,8 +102,10 @@ def create_service_app(
     @asynccontextmanager
     async def run(app: FastAPI) -> AsyncIterator[None]:
         log.info("starting", environment=settings.environment, port=settings.port)
-        # What the lifespan builds (database, broker, clients) picks up the fault state here.
+        # What the lifespan builds (database, broker, clients) picks up the fault state and
+        # the tracing here.
         faults_token = faults_var.set(app.state.faults)
+        tracing_token = tracing_var.set(app.state.tracing)
         try:
             if lifespan is None:
                 app.state.started = True
@@ -112,11 +116,14 @@ def create_service_app(
                     log.info("started")
                     yield
         finally:
+            tracing_var.reset(tracing_token)
             faults_var.reset(faults_token)
         app.state.started = False
         verifier: TokenVerifier | None = app.state.token_verifier
         if verifier is not None:
             await verifier.close()
+        # Spans still in the batch are written before the process goes.
+        app.state.tracing.shutdown()
         log.info("stopped")
 
     app = FastAPI(
@@ -128,6 +135,14 @@ def create_service_app(
         redoc_url=None,
     )
     metrics = ServiceMetrics(service=settings.service_name)
+    if tracing is None:
+        tracing = Tracing.from_settings(
+            settings,
+            service=settings.service_name,
+            version=settings.service_version,
+            environment=settings.environment,
+        )
+    app.state.tracing = tracing
     faults = FaultState(metrics=metrics) if settings.fault_injection_enabled else None
     app.state.settings = settings
     app.state.started = False
@@ -155,7 +170,9 @@ def create_service_app(
         max_seconds=max(settings.request_deadline_seconds, 60.0),
         metrics=metrics,
     )
-    app.add_middleware(RequestContextMiddleware, quiet_paths=_QUIET_PATHS, metrics=metrics)
+    app.add_middleware(
+        RequestContextMiddleware, quiet_paths=_QUIET_PATHS, metrics=metrics, tracing=tracing
+    )
     app.add_middleware(
         AdmissionControl,
         max_inflight=settings.max_inflight_requests,

@@ -18,7 +18,7 @@ import jwt
 from fastapi import Depends, Request, Security
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from .errors import Forbidden, Unauthorized
+from .errors import Forbidden, ServiceUnavailable, Unauthorized
 from .logs import get_logger
 from .settings import AuthSettings
 
@@ -74,6 +74,7 @@ class RemoteJwks:
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._keys: dict[str | None, jwt.PyJWK] = {}
         self._fetched_at = float("-inf")
+        self._refresh_failed = False
         self._lock = asyncio.Lock()
         self._session: aiohttp.ClientSession | None = None
 
@@ -81,7 +82,14 @@ class RemoteJwks:
         age = time.monotonic() - self._fetched_at
         if kid not in self._keys or age > self.cache_seconds:
             await self._refresh(force=age > self.cache_seconds)
-        return self._keys.get(kid)
+        key = self._keys.get(kid)
+        if key is None and self._refresh_failed:
+            # Not "unknown key" (a 401 that would log a user out) but "cannot tell yet".
+            raise ServiceUnavailable(
+                "The keys that verify access tokens cannot be fetched right now.",
+                headers={"Retry-After": str(int(self.min_refresh_seconds))},
+            )
+        return key
 
     async def _refresh(self, *, force: bool) -> None:
         async with self._lock:
@@ -94,9 +102,11 @@ class RemoteJwks:
                 async with self._session.get(self.url) as response:
                     response.raise_for_status()
                     self._keys = _keys_by_id(await response.json())
+                self._refresh_failed = False
             except (aiohttp.ClientError, TimeoutError, ValueError) as exc:
                 # Keep serving with the keys we have; the issuer being briefly down must not
                 # log everyone out.
+                self._refresh_failed = True
                 _log.warning("jwks_refresh_failed", url=self.url, error=str(exc))
             self._fetched_at = time.monotonic()
 

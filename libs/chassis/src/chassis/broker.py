@@ -7,6 +7,7 @@ Streams are named after the producing service; dead letters have a stream of the
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Protocol
 
 from .events import CloudEvent
@@ -20,7 +21,8 @@ class BrokerUnavailable(Exception):
 
 
 class Broker(Protocol):
-    async def publish(self, event: CloudEvent) -> None: ...
+    async def publish(self, event: CloudEvent, headers: Mapping[str, str] | None = None) -> None:
+        """``headers`` ride beside the event: the publish span's trace context."""
 
 
 def stream_name(service: str) -> str:

@@ -14,9 +14,10 @@ import contextlib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-import structlog
 from nats.aio.msg import Msg
 from nats.js.api import AckPolicy, ConsumerConfig, DeliverPolicy
+from opentelemetry.context import Context
+from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -28,7 +29,8 @@ from .events import CloudEvent
 from .logs import get_logger
 from .metrics import ServiceMetrics
 from .nats_broker import NatsBroker
-from .trace_context import continue_trace, trace_id, traceparent_var
+from .trace_context import context_from_traceparent
+from .tracing import current_tracing
 from .upstream_errors import UpstreamUnavailable
 
 Handler = Callable[[CloudEvent, AsyncSession | None], Awaitable[None]]
@@ -71,6 +73,7 @@ class EventConsumer:
         self.types = list(types)
         self.handler = handler
         self.database = database
+        self._tracing = current_tracing()
         self.schemas = schemas
         self.max_deliver = max_deliver
         self.backoff_seconds = tuple(backoff_seconds) or (1.0,)
@@ -207,25 +210,56 @@ class EventConsumer:
             self._redeliveries.inc()
         try:
             event = CloudEvent.from_json(message.data)
-            if self.schemas is not None:
-                self.schemas.validate(event)
-            applied = await self._apply_in_trace(event)
-        except asyncio.CancelledError:
-            raise
-        except Exception as exc:  # the handler's failure, whatever it is, decides retry or DLQ
+        except Exception as exc:  # unreadable: retried, then dead-lettered like any failure
             return await self._failed(message, deliveries, exc)
-        await message.ack()
-        return Outcome("applied" if applied else "duplicate")
+        # The handler's calls, logs, statements and events continue the event's trace, under a
+        # CONSUMER span whose parent is the publish (its context is in the message headers) or,
+        # for events published untraced, the work that made the event.
+        with self._tracing.tracer.start_as_current_span(
+            f"process {event.type}",
+            context=self._parent(message, event),
+            kind=SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": message.subject,
+                "messaging.consumer.group.name": self.name,
+                "messaging.message.id": event.id,
+                "messaging.message.delivery_count": deliveries,
+            },
+            record_exception=False,
+            set_status_on_exception=False,
+        ) as span:
+            try:
+                if self.schemas is not None:
+                    self.schemas.validate(event)
+                applied = await self.apply(event)
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # the handler's failure, whatever it is, decides retry or DLQ
+                span.record_exception(exc)
+                span.set_status(Status(StatusCode.ERROR, f"{type(exc).__name__}: {exc}"[:200]))
+                outcome = await self._failed(message, deliveries, exc)
+            else:
+                await message.ack()
+                outcome = Outcome("applied" if applied else "duplicate")
+                # The consumer's access log: one line per event handled, in the event's trace.
+                _log.info(
+                    "event_processed",
+                    consumer=self.name,
+                    event_type=event.type,
+                    event_id=event.id,
+                    outcome=outcome.status,
+                    deliveries=deliveries,
+                )
+            span.set_attribute("bazaar.consumer.outcome", outcome.status)
+            return outcome
 
-    async def _apply_in_trace(self, event: CloudEvent) -> bool:
-        # The handler's calls, logs and events continue the trace the event carries.
-        token = continue_trace(event.traceparent)
-        structlog.contextvars.bind_contextvars(trace_id=trace_id(traceparent_var.get() or ""))
-        try:
-            return await self.apply(event)
-        finally:
-            structlog.contextvars.unbind_contextvars("trace_id")
-            traceparent_var.reset(token)
+    def _parent(self, message: Msg, event: CloudEvent) -> Context | None:
+        headers = message.headers or {}
+        if "traceparent" in headers:
+            return self._tracing.extract(headers)
+        return context_from_traceparent(event.traceparent)
 
     async def apply(self, event: CloudEvent) -> bool:
         """Runs the handler once per event id; False when the inbox says it already ran."""

@@ -13,8 +13,10 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from .db_tracing import instrument_engine
 from .faults import current_faults, install_database_faults
 from .settings import DatabaseSettings
+from .tracing import current_tracing
 
 
 class Database:
@@ -22,8 +24,9 @@ class Database:
         self,
         url: str,
         *,
-        pool_size: int = 10,
-        max_overflow: int = 10,
+        pool_size: int = 20,
+        max_overflow: int = 0,
+        pool_pre_ping: bool = False,
         statement_timeout_ms: int = 5000,
         application_name: str = "bazaar",
     ) -> None:
@@ -32,7 +35,7 @@ class Database:
             url,
             pool_size=pool_size,
             max_overflow=max_overflow,
-            pool_pre_ping=True,
+            pool_pre_ping=pool_pre_ping,
             connect_args={
                 "server_settings": {
                     "application_name": application_name,
@@ -45,6 +48,11 @@ class Database:
         self.sessions = async_sessionmaker(self.engine, expire_on_commit=False)
         # Injected "database unavailable" faults (off unless the service enables them).
         install_database_faults(self, current_faults())
+        tracing = current_tracing()
+        if tracing.recording:
+            instrument_engine(
+                self.engine.sync_engine, tracing, database=self.engine.url.database or ""
+            )
 
     @classmethod
     def from_settings(cls, settings: DatabaseSettings, *, application_name: str) -> Database:
@@ -52,6 +60,7 @@ class Database:
             settings.database_url,
             pool_size=settings.db_pool_size,
             max_overflow=settings.db_max_overflow,
+            pool_pre_ping=settings.db_pool_pre_ping,
             statement_timeout_ms=settings.db_statement_timeout_ms,
             application_name=application_name,
         )

@@ -13,7 +13,7 @@ from typing import Any
 
 import orjson
 
-from .trace_context import child_traceparent
+from .trace_context import current_traceparent
 
 SPECVERSION = "1.0"
 _REQUIRED = ("specversion", "id", "source", "type", "time", "data")
@@ -102,5 +102,5 @@ def new_event(
         time=datetime.now(UTC),
         data=dict(data),
         # The work that produced the event is its parent: a consumer continues that trace.
-        traceparent=traceparent or child_traceparent(),
+        traceparent=traceparent or current_traceparent(),
     )

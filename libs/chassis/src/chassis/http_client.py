@@ -30,6 +30,7 @@ from typing import Any
 
 import aiohttp
 import orjson
+from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from .bulkhead import Bulkhead, BulkheadFull
 from .circuit_breaker import CircuitBreaker, CircuitOpen
@@ -40,7 +41,7 @@ from .metrics import ServiceMetrics
 from .request_ids import REQUEST_ID_HEADER, current_request_id
 from .resilience_settings import ResilienceSettings
 from .retry import RETRYABLE_STATUSES, RetryBudget, RetryPolicy, retry_after_seconds, retry_allowed
-from .trace_context import TRACEPARENT_HEADER, child_traceparent
+from .tracing import current_tracing
 from .upstream_errors import UpstreamError, UpstreamUnavailable
 
 __all__ = [
@@ -123,6 +124,7 @@ class ServiceClient:
         self.policy = policy = policy or UpstreamPolicy()
         self.metrics = metrics
         self._faults = current_faults()
+        self._tracing = current_tracing()
         self.breaker = CircuitBreaker(
             name,
             failure_ratio=policy.failure_ratio,
@@ -282,21 +284,29 @@ class ServiceClient:
     ) -> UpstreamResponse:
         if budget <= 0:
             raise TimeoutError
-        upstream_fault_check(self._faults, self.name)
-        sent = {
-            **headers,
-            DEADLINE_HEADER: header_value(budget),
-            TRACEPARENT_HEADER: child_traceparent(),
+        attributes = {
+            "http.request.method": method,
+            "server.address": self.name,
+            "url.path": path,
         }
-        async with self._ensure_session().request(
-            method,
-            f"{self.base_url}{path}",
-            data=data,
-            params=params,
-            headers=sent,
-            timeout=aiohttp.ClientTimeout(total=budget),
-        ) as response:
-            body = await response.read()
+        with self._tracing.child_span(
+            f"{method} {self.name}", kind=SpanKind.CLIENT, attributes=attributes
+        ) as span:
+            upstream_fault_check(self._faults, self.name)
+            sent = {**headers, DEADLINE_HEADER: header_value(budget)}
+            self._tracing.inject(sent)
+            async with self._ensure_session().request(
+                method,
+                f"{self.base_url}{path}",
+                data=data,
+                params=params,
+                headers=sent,
+                timeout=aiohttp.ClientTimeout(total=budget),
+            ) as response:
+                body = await response.read()
+            span.set_attribute("http.response.status_code", response.status)
+            if response.status >= 500:
+                span.set_status(Status(StatusCode.ERROR, f"HTTP {response.status}"))
             return UpstreamResponse(response.status, dict(response.headers), body)
 
     def _count(self, outcome: str) -> None:

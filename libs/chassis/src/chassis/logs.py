@@ -1,4 +1,5 @@
-"""JSON logs through structlog, carrying service, version and the request id.
+"""JSON logs through structlog, carrying service, version, the request id and the current
+span's trace and span ids.
 
 Standard-library records (uvicorn, SQLAlchemy, alembic) go through the same renderer, so every
 line a service writes is one JSON object.
@@ -12,6 +13,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 
 
 def configure_logging(
@@ -27,6 +29,7 @@ def configure_logging(
         structlog.stdlib.add_log_level,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         add_service,
+        add_trace_ids,
     ]
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer() if json else structlog.dev.ConsoleRenderer()
@@ -60,6 +63,15 @@ def configure_logging(
         logging.getLogger(name).propagate = True
     # uvicorn's access log is replaced by the chassis's own, which carries the request id.
     logging.getLogger("uvicorn.access").disabled = True
+
+
+def add_trace_ids(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The ids of the span the line is written in: the same trace_id in every service's log."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event.setdefault("trace_id", f"{span_context.trace_id:032x}")
+        event.setdefault("span_id", f"{span_context.span_id:016x}")
+    return event
 
 
 def get_logger(name: str | None = None) -> Any:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Mapping
 
 import nats
 from nats.aio.client import Client
@@ -159,11 +160,16 @@ class NatsBroker:
 
     # -- publishing ------------------------------------------------------------------------
 
-    async def publish(self, event: CloudEvent) -> None:
-        await self.publish_raw(event.type, event.to_json(), msg_id=event.id)
+    async def publish(self, event: CloudEvent, headers: Mapping[str, str] | None = None) -> None:
+        await self.publish_raw(event.type, event.to_json(), msg_id=event.id, headers=headers)
 
     async def publish_raw(
-        self, subject: str, payload: bytes, *, msg_id: str, headers: dict[str, str] | None = None
+        self,
+        subject: str,
+        payload: bytes,
+        *,
+        msg_id: str,
+        headers: Mapping[str, str] | None = None,
     ) -> None:
         broker_fault_check(self._faults)
         if not self.connected or self._js is None:

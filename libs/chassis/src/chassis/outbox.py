@@ -13,6 +13,7 @@ import contextlib
 from typing import Any
 
 import sqlalchemy as sa
+from opentelemetry.trace import SpanKind
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,6 +24,8 @@ from .event_schemas import EventSchemas
 from .events import CloudEvent, InvalidEvent
 from .logs import get_logger
 from .metrics import ServiceMetrics
+from .trace_context import context_from_traceparent
+from .tracing import current_tracing
 
 _log = get_logger(__name__)
 
@@ -94,6 +97,7 @@ class OutboxRelay:
         self.max_backoff_seconds = max_backoff_seconds
         self.final_flush_seconds = final_flush_seconds
         self.metrics = metrics
+        self._tracing = current_tracing()
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -184,7 +188,7 @@ class OutboxRelay:
                     )
                     continue
                 try:
-                    await self.broker.publish(event)
+                    await self._publish(event)
                 except BrokerUnavailable as exc:
                     failure = exc
                     break
@@ -197,6 +201,28 @@ class OutboxRelay:
         if failure is not None:
             raise failure
         return len(sent), len(rows) == self.batch_size
+
+    async def _publish(self, event: CloudEvent) -> None:
+        # The PRODUCER span is a child of the work that made the event (the envelope's
+        # traceparent), and its own context travels in the message headers to the consumer.
+        parent = context_from_traceparent(event.traceparent)
+        if parent is None or not self._tracing.recording:
+            await self.broker.publish(event)
+            return
+        with self._tracing.tracer.start_as_current_span(
+            f"publish {event.type}",
+            context=parent,
+            kind=SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "nats",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": event.type,
+                "messaging.message.id": event.id,
+            },
+        ):
+            headers: dict[str, str] = {}
+            self._tracing.inject(headers)
+            await self.broker.publish(event, headers)
 
     async def observe_backlog(self) -> None:
         """Sets the backlog gauges from one query (count and age of what is unpublished)."""

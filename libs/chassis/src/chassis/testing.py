@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
@@ -47,12 +47,14 @@ class InMemoryBroker:
 
     def __init__(self) -> None:
         self.published: list[CloudEvent] = []
+        self.headers: list[dict[str, str]] = []
         self.fail = False
 
-    async def publish(self, event: CloudEvent) -> None:
+    async def publish(self, event: CloudEvent, headers: Mapping[str, str] | None = None) -> None:
         if self.fail:
             raise BrokerUnavailable("the in-memory broker is set to fail")
         self.published.append(event)
+        self.headers.append(dict(headers or {}))
 
     def of_type(self, event_type: str) -> list[CloudEvent]:
         return [e for e in self.published if e.type == event_type]

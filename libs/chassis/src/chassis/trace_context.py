@@ -1,20 +1,19 @@
-"""W3C trace context (``traceparent``) carried through requests, calls between services and
-events, so one order's work can be followed across processes and the broker.
+"""The W3C ``traceparent`` of the current span, for what is not an HTTP header: the event
+envelope, the saga row, the trace id a response hands back to the user.
 
-Only the propagation lives here (ids in a context variable); spans and exporters are the
-tracing layer's job.
+OpenTelemetry's context holds the current span; these helpers read and rebuild it as text.
 """
 
 from __future__ import annotations
 
 import re
-import secrets
-from contextvars import ContextVar, Token
+
+from opentelemetry import trace
+from opentelemetry.context import Context
+from opentelemetry.trace import NonRecordingSpan, SpanContext, TraceFlags
 
 TRACEPARENT_HEADER = "traceparent"
 _TRACEPARENT = re.compile(r"00-([0-9a-f]{32})-([0-9a-f]{16})-([0-9a-f]{2})")
-
-traceparent_var: ContextVar[str | None] = ContextVar("traceparent", default=None)
 
 
 def parse_traceparent(value: str | bytes | None) -> str | None:
@@ -32,21 +31,38 @@ def trace_id(traceparent: str) -> str:
     return traceparent[3:35]
 
 
-def new_traceparent(trace: str | None = None) -> str:
-    """A new span id, in the given trace or a new one; sampled."""
-    return f"00-{trace or secrets.token_hex(16)}-{secrets.token_hex(8)}-01"
+def format_traceparent(span_context: SpanContext) -> str:
+    return (
+        f"00-{span_context.trace_id:032x}-{span_context.span_id:016x}-"
+        f"{int(span_context.trace_flags):02x}"
+    )
 
 
 def current_traceparent() -> str | None:
-    return traceparent_var.get()
+    """The current span as a traceparent; None outside any span."""
+    span_context = trace.get_current_span().get_span_context()
+    return format_traceparent(span_context) if span_context.is_valid else None
 
 
-def child_traceparent() -> str:
-    """What to send on an outbound call or stamp on an event: same trace, a new span id."""
-    current = traceparent_var.get()
-    return new_traceparent(trace_id(current) if current else None)
+def current_trace_id() -> str | None:
+    span_context = trace.get_current_span().get_span_context()
+    return f"{span_context.trace_id:032x}" if span_context.is_valid else None
 
 
-def continue_trace(traceparent: str | None) -> Token[str | None]:
-    """Makes the given (or, if invalid, a new) trace current; reset with traceparent_var."""
-    return traceparent_var.set(parse_traceparent(traceparent) or new_traceparent())
+def in_recorded_span() -> bool:
+    """Whether work here is already under a live, recorded span."""
+    return trace.get_current_span().is_recording()
+
+
+def context_from_traceparent(value: str | bytes | None) -> Context | None:
+    """A context whose (remote) parent is the given traceparent; None if it is not valid."""
+    parsed = parse_traceparent(value)
+    if parsed is None:
+        return None
+    parent = SpanContext(
+        trace_id=int(parsed[3:35], 16),
+        span_id=int(parsed[36:52], 16),
+        is_remote=True,
+        trace_flags=TraceFlags(int(parsed[53:55], 16)),
+    )
+    return trace.set_span_in_context(NonRecordingSpan(parent))

@@ -12,20 +12,25 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
-from starlette.types import Receive, Scope, Send
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import SpanKind
+from starlette.types import Message, Receive, Scope, Send
 
 from chassis import (
     NotFound,
     Problem,
     RequestIds,
     ServiceUnavailable,
+    Tracing,
     Unauthorized,
     get_logger,
     request_id_var,
 )
 from chassis.admission import AdmissionControl
 from chassis.deadlines import DEADLINE_EXCEEDED_TYPE, parse_header
-from chassis.metrics import ServiceMetrics
+from chassis.metrics import ROUTE_UNMATCHED, ServiceMetrics
+from chassis.middleware import end_server_span
 
 from .catalog_cache import CatalogCache, CatalogRead
 from .client_identity import ClientIdentity
@@ -44,6 +49,7 @@ _access = get_logger("bazaar_gateway.access")
 # control nor rate limits apply to them.
 _OWN_PATHS = frozenset({"/health", "/ready", "/metrics"})
 RATE_LIMITED = "https://bazaar.dev/problems/rate-limited"
+_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"x-amzn-trace-id"})
 
 
 class Gateway:
@@ -52,9 +58,11 @@ class Gateway:
         settings: Settings,
         auth: EdgeAuth,
         on_shutdown: Callable[[], Awaitable[None]] | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self.settings = settings
         self.auth = auth
+        self.tracing = tracing or Tracing(service=settings.service_name)
         self.on_shutdown = on_shutdown
         self.routes: RouteTable | None = None
         self.policies: RoutePolicies | None = None
@@ -100,9 +108,12 @@ class Gateway:
         authorization: bytes | None = None
         deadline: bytes | None = None
         forwarded_for: bytes | None = None
+        trace_headers: dict[str, str] = {}
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming_id = value
+            elif name in _TRACE_HEADERS:
+                trace_headers[name.decode("latin-1")] = value.decode("latin-1")
             elif name == b"authorization":
                 authorization = value
             elif name == b"x-request-deadline-ms":
@@ -111,28 +122,59 @@ class Gateway:
                 forwarded_for = value
         request_id = self.request_ids.choose(incoming_id)
         token = request_id_var.set(request_id)
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if path in _OWN_PATHS:  # probes and scrapes: neither traced nor logged
+            try:
+                await self._http(
+                    scope, receive, send, request_id, authorization, deadline, forwarded_for
+                )
+            finally:
+                request_id_var.reset(token)
+            return
+        # The trace starts at the edge (or continues the client's): every answer names it.
+        span = self.tracing.tracer.start_span(
+            method,
+            context=self.tracing.extract(trace_headers),
+            kind=SpanKind.SERVER,
+            attributes={"http.request.method": method, "url.path": path},
+        )
+        context_token = otel_context.attach(trace.set_span_in_context(span))
+        trace_id = (b"x-trace-id", f"{span.get_span_context().trace_id:032x}".encode())
+
+        async def send_with_trace(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = [*message.get("headers", ()), trace_id]
+            await send(message)
+
+        status = 500
         try:
             status = await self._http(
-                scope, receive, send, request_id, authorization, deadline, forwarded_for
+                scope, receive, send_with_trace, request_id, authorization, deadline, forwarded_for
             )
         except Exception as exc:
             _log.exception("unhandled_error", error_type=type(exc).__name__, request_id=request_id)
-            status = 500
+            span.record_exception(exc)
             # If the response had already started, the server drops the connection instead.
             with contextlib.suppress(RuntimeError):
                 problem = Problem("An unexpected error occurred.")
-                await send_problem(send, problem, scope["path"], request_id)
+                await send_problem(send_with_trace, problem, path, request_id)
         finally:
+            elapsed = time.perf_counter() - started
+            route = scope.get("route_template", ROUTE_UNMATCHED)
+            self.metrics.observe_request(method, route, status, elapsed)
+            if status >= self._log_from:
+                _access.info(
+                    "request",
+                    method=method,
+                    path=path,
+                    status=status,
+                    duration_ms=round(elapsed * 1000, 2),
+                    request_id=request_id,
+                )
+            end_server_span(span, method, route, status)
+            otel_context.detach(context_token)
             request_id_var.reset(token)
-        if status >= self._log_from and scope["path"] not in _OWN_PATHS:
-            _access.info(
-                "request",
-                method=scope["method"],
-                path=scope["path"],
-                status=status,
-                duration_ms=round((time.perf_counter() - started) * 1000, 2),
-                request_id=request_id,
-            )
 
     async def _http(
         self,
@@ -172,6 +214,7 @@ class Gateway:
                     return await self._deadline_spent(send, path, request_id)
         deadline = time.monotonic() + budget
         policy = policies.get(method, target)
+        scope["route_template"] = target.template
         limit = policy.limit
         if target.public:
             client = self._address(scope, forwarded_for)
@@ -192,6 +235,8 @@ class Gateway:
                 except Unauthorized as exc:
                     extra, _ = limit.take(address)
                     return await send_problem(send, exc, path, request_id, extra)
+                except ServiceUnavailable as exc:  # the issuer's keys are out of reach
+                    return await send_problem(send, exc, path, request_id)
             client = subject
         extra, wait = limit.take(client)
         if wait:
@@ -205,12 +250,15 @@ class Gateway:
                 store=authorization is None,
                 served=policy.fallbacks,
             )
+        trace_headers: dict[str, str] = {}
+        self.tracing.inject(trace_headers)
         return await forward(
             scope,
             receive,
             send,
             self.upstreams[target.service],
             request_id,
+            trace_headers=trace_headers,
             max_body_bytes=self.settings.max_body_bytes,
             deadline=deadline,
             shortened=shortened,
@@ -311,6 +359,7 @@ class Gateway:
         _log.info("routes_loaded", operations=len(routes), services=sorted(routes.services))
 
     async def stop(self) -> None:
+        self.tracing.shutdown()
         self.routes = None
         self.policies = None
         upstreams, self.upstreams = self.upstreams, {}

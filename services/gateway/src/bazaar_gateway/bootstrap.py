@@ -6,14 +6,19 @@ upstream sessions are opened by the app's lifespan, in the running event loop.
 
 from __future__ import annotations
 
-from chassis import TokenVerifier, configure_logging
+from chassis import TokenVerifier, Tracing, configure_logging
 
 from .app import Gateway
 from .edge_auth import EdgeAuth
 from .settings import Settings
 
 
-def create_app(settings: Settings, *, token_verifier: TokenVerifier | None = None) -> Gateway:
+def create_app(
+    settings: Settings,
+    *,
+    token_verifier: TokenVerifier | None = None,
+    tracing: Tracing | None = None,
+) -> Gateway:
     configure_logging(
         service=settings.service_name,
         version=settings.service_version,
@@ -21,4 +26,10 @@ def create_app(settings: Settings, *, token_verifier: TokenVerifier | None = Non
         json=settings.log_json,
     )
     verifier = token_verifier or TokenVerifier.from_settings(settings)
-    return Gateway(settings, EdgeAuth(verifier), on_shutdown=verifier.close)
+    tracing = tracing or Tracing.from_settings(
+        settings,
+        service=settings.service_name,
+        version=settings.service_version,
+        environment=settings.environment,
+    )
+    return Gateway(settings, EdgeAuth(verifier), on_shutdown=verifier.close, tracing=tracing)

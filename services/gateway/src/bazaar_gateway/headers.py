@@ -6,9 +6,7 @@ dropped, together with any header the sender named in `Connection`.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from chassis.trace_context import new_traceparent, parse_traceparent, trace_id
+from collections.abc import Iterable, Mapping
 
 HOP_BY_HOP = frozenset(
     {
@@ -35,9 +33,11 @@ _NOT_FORWARDED = HOP_BY_HOP | {
     b"x-forwarded-proto",
     b"x-forwarded-host",
     b"traceparent",
+    b"tracestate",
+    b"x-amzn-trace-id",
 }
-# Our server adds its own Date; the request id is echoed by the request-context middleware.
-_NOT_RETURNED = HOP_BY_HOP | {b"date", b"x-request-id"}
+# Our server adds its own Date; the request and trace ids are the gateway's to answer with.
+_NOT_RETURNED = HOP_BY_HOP | {b"date", b"x-request-id", b"x-trace-id"}
 
 
 def connection_tokens(value: bytes) -> frozenset[bytes]:
@@ -56,12 +56,12 @@ class ForwardedRequest:
         client_host: str | None,
         scheme: str,
         request_id: str,
+        trace_headers: Mapping[str, str],
     ) -> None:
         headers: list[tuple[str, str]] = []
         connection: bytes | None = None
         host: bytes | None = None
         forwarded_for: bytes | None = None
-        traceparent: bytes | None = None
         content_length: int | None = None
         chunked = False
         for name, value in raw:
@@ -74,8 +74,6 @@ class ForwardedRequest:
                     forwarded_for = value
                 elif name == b"transfer-encoding":
                     chunked = True
-                elif name == b"traceparent":
-                    traceparent = value
                 continue
             if name == b"content-length":
                 content_length = int(value) if value.isdigit() else None
@@ -84,9 +82,9 @@ class ForwardedRequest:
             named = connection_tokens(connection)
             headers = [(k, v) for k, v in headers if k.encode("latin-1") not in named]
         headers.append(("x-request-id", request_id))
-        # The trace starts at the edge: the client's, continued with our own span id, or new.
-        incoming = parse_traceparent(traceparent)
-        headers.append(("traceparent", new_traceparent(trace_id(incoming) if incoming else None)))
+        # The gateway's span is the upstream's parent (the client's trace context, if any, is
+        # the gateway span's parent), so the trace headers are always ours.
+        headers.extend(trace_headers.items())
         if client_host:
             chain = forwarded_for.decode("latin-1") + ", " if forwarded_for else ""
             headers.append(("x-forwarded-for", chain + client_host))

@@ -19,7 +19,7 @@ catalog fallback, or 503.
 from __future__ import annotations
 
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from urllib.parse import quote_from_bytes
 
 import aiohttp
@@ -108,6 +108,7 @@ async def forward(
     upstream: Upstream,
     request_id: str,
     *,
+    trace_headers: Mapping[str, str],
     max_body_bytes: int,
     deadline: float,
     shortened: bool,
@@ -124,6 +125,7 @@ async def forward(
         client_host=client[0] if client else None,
         scheme=scope["scheme"],
         request_id=request_id,
+        trace_headers=trace_headers,
     )
     if request.content_length is not None and request.content_length > max_body_bytes:
         problem = too_large(max_body_bytes)

@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import orjson
 
+from chassis import current_traceparent, tag_current_span
+
 from .domain import (
     DependencyUnavailable,
     IdempotencyKeyReused,
@@ -93,7 +95,14 @@ async def place_order(
         prices=prices,
         now=now,
     )
-    saga = Saga.start(order.order_id, payment_token=payment_token, now=now, deadline=saga_deadline)
+    tag_current_span(**{"bazaar.order_id": str(order.order_id)})
+    saga = Saga.start(
+        order.order_id,
+        payment_token=payment_token,
+        now=now,
+        deadline=saga_deadline,
+        traceparent=current_traceparent(),
+    )
     try:
         async with uow() as unit:
             await unit.orders.add(order)

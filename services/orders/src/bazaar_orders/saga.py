@@ -134,10 +134,19 @@ class Saga:
     rejection_reason: RejectionReason | None = None
     rejection_detail: str | None = None
     last_error: str | None = None
+    # The W3C traceparent of the work that placed the order: every step joins that trace,
+    # whoever runs it (the request's kick, the consumer or the sweeper).
+    traceparent: str | None = None
 
     @classmethod
     def start(
-        cls, order_id: uuid.UUID, *, payment_token: str, now: datetime, deadline: timedelta
+        cls,
+        order_id: uuid.UUID,
+        *,
+        payment_token: str,
+        now: datetime,
+        deadline: timedelta,
+        traceparent: str | None = None,
     ) -> Saga:
         return cls(
             order_id=order_id,
@@ -146,6 +155,7 @@ class Saga:
             next_attempt_at=now,
             deadline_at=now + deadline,
             payment_token=payment_token,
+            traceparent=traceparent,
         )
 
     @classmethod

@@ -15,9 +15,10 @@ import uuid
 from collections.abc import Callable
 from datetime import datetime
 
-from chassis import get_logger
+from chassis import Tracing, current_tracing, fail_span, get_logger
 from chassis.deadlines import deadline_var
 from chassis.metrics import ServiceMetrics
+from chassis.trace_context import context_from_traceparent, in_recorded_span
 
 from .domain import (
     Authorized,
@@ -67,8 +68,10 @@ class SagaRunner:
         clock: Callable[[], datetime] = utc_now,
         rng: random.Random | None = None,
         metrics: ServiceMetrics | None = None,
+        tracing: Tracing | None = None,
     ) -> None:
         self._uow = uow
+        self._tracing = tracing or current_tracing()
         self._inventory = inventory
         self._payments = payments
         self.owner = owner
@@ -109,25 +112,47 @@ class SagaRunner:
             _log.warning("saga_lease_release_failed", order_id=str(order_id), exc_info=True)
 
     async def _drive(self, saga: Saga, order: Order) -> SagaState | None:
+        # Under the consumer's span, steps are its children; run by the kick (its request is
+        # over) or the sweeper, they join the trace of the request that placed the order.
+        parent = None if in_recorded_span() else context_from_traceparent(saga.traceparent)
         for _ in range(MAX_STEPS_PER_RUN):
             if saga.terminal:
                 return saga.state
-            following = saga.past_deadline(self._clock())
-            effect = OrderEffect.NONE
-            if following is None:
-                outcome = await self._run_step(saga, order)
-                following, effect = saga.after(outcome, self._clock(), self._rng)
-            if not await self._record(saga, following, effect):
-                _log.warning("saga_lease_lost", order_id=str(saga.order_id), state=saga.state)
+            with self._tracing.span(
+                f"saga {saga.state.value}",
+                parent=parent,
+                attributes={
+                    "bazaar.order_id": str(saga.order_id),
+                    "bazaar.saga.state": saga.state.value,
+                    "bazaar.saga.attempts": saga.attempts,
+                },
+            ) as span:
+                following = saga.past_deadline(self._clock())
+                effect = OrderEffect.NONE
+                if following is None:
+                    outcome = await self._run_step(saga, order)
+                    following, effect = saga.after(outcome, self._clock(), self._rng)
+                    span.set_attribute("bazaar.saga.outcome", type(outcome).__name__.lower())
+                    if isinstance(outcome, Unavailable):
+                        fail_span(span, outcome.error)
+                else:
+                    span.set_attribute("bazaar.saga.outcome", "deadline_passed")
+                span.set_attribute("bazaar.saga.next_state", following.state.value)
+                recorded = await self._record(saga, following, effect)
+                # Logged inside the step's span, so the line names the step's span id.
+                if recorded:
+                    _log.info(
+                        "saga_step",
+                        order_id=str(saga.order_id),
+                        state=saga.state,
+                        next_state=following.state,
+                        attempts=following.attempts,
+                        error=following.last_error,
+                    )
+                else:
+                    _log.warning("saga_lease_lost", order_id=str(saga.order_id), state=saga.state)
+            if not recorded:
                 return None
-            _log.info(
-                "saga_step",
-                order_id=str(saga.order_id),
-                state=saga.state,
-                next_state=following.state,
-                attempts=following.attempts,
-                error=following.last_error,
-            )
             self._count_outcome(following)
             if following.attempts > 0:  # retry later: the sweeper picks it up when due
                 return following.state

@@ -86,6 +86,7 @@ order_sagas = Table(
     Column("rejection_detail", Text, nullable=True),
     Column("last_error", Text, nullable=True),
     Column("updated_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+    Column("traceparent", String(55), nullable=True),
 )
 TERMINAL_SAGA_STATES_SQL = "state NOT IN ('DONE', 'REJECTED', 'CANCELLED')"
 # The sweeper's question, "which unfinished sagas are due?", reads only unfinished rows.

@@ -46,6 +46,7 @@ def _saga(row: Row[Any]) -> Saga:
         rejection_reason=RejectionReason(row.rejection_reason) if row.rejection_reason else None,
         rejection_detail=row.rejection_detail,
         last_error=row.last_error,
+        traceparent=row.traceparent,
     )
 
 
@@ -67,7 +68,11 @@ class SqlSagaRepository:
         self._session = session
 
     async def add(self, saga: Saga) -> None:
-        values = _values(saga) | {"order_id": saga.order_id, "payment_token": saga.payment_token}
+        values = _values(saga) | {
+            "order_id": saga.order_id,
+            "payment_token": saga.payment_token,
+            "traceparent": saga.traceparent,
+        }
         await self._session.execute(pg_insert(order_sagas).values(**values))
 
     async def get(self, order_id: uuid.UUID) -> Saga | None:
