@@ -8,10 +8,20 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+from typing import Annotated, TypeVar
 
 import orjson
+from fastapi import Query
+
+from .errors import BadRequest
 
 MAX_CURSOR_LENGTH = 1024
+INVALID_CURSOR_TYPE = "https://bazaar.dev/problems/invalid-cursor"
+
+P = TypeVar("P")
 
 
 class InvalidCursor(ValueError):
@@ -36,3 +46,41 @@ def decode_cursor(cursor: str, parts: int) -> tuple[str, ...]:
     ):
         raise InvalidCursor()
     return tuple(value)
+
+
+def encode_time_id_cursor(created_at: datetime, id_: uuid.UUID) -> str:
+    """The cursor of a newest-first listing keyed by (created_at, id)."""
+    return encode_cursor(created_at.isoformat(), str(id_))
+
+
+def decode_time_id_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
+    """What ``encode_time_id_cursor`` was given; :class:`InvalidCursor` for anything else,
+    a time without its zone included (no listing stores one)."""
+    created_at, id_ = decode_cursor(cursor, 2)
+    try:
+        position = datetime.fromisoformat(created_at), uuid.UUID(id_)
+    except ValueError as exc:
+        raise InvalidCursor() from exc
+    if position[0].tzinfo is None:
+        raise InvalidCursor()
+    return position
+
+
+# The ``limit`` and ``cursor`` query parameters of a listing endpoint.
+PageLimit = Annotated[int, Query(ge=1, le=100)]
+PageCursor = Annotated[str | None, Query(max_length=512)]
+
+
+def cursor_position(cursor: str | None, decode: Callable[[str], P]) -> P | None:
+    """The position a listing's ``cursor`` parameter names (``None`` for the first page); a
+    400 ``invalid-cursor`` problem for a cursor this service did not issue."""
+    if not cursor:
+        return None
+    try:
+        return decode(cursor)
+    except InvalidCursor as exc:
+        raise BadRequest(
+            "The cursor is malformed; use nextCursor from a previous page.",
+            title="Invalid cursor",
+            type=INVALID_CURSOR_TYPE,
+        ) from exc

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
 from pydantic.alias_generators import to_camel
 
-from chassis import BadRequest, CurrentPrincipal
+from chassis import CurrentPrincipal
+from chassis.pagination import PageCursor, PageLimit, cursor_position
 
 from . import services
-from .cursors import InvalidCursor, decode_cursor, encode_cursor
+from .cursors import decode_cursor, encode_cursor
 from .domain import Notification as StoredNotification
 from .domain import NotificationKind
-
-PROBLEMS = "https://bazaar.dev/problems"
 
 
 class _Model(BaseModel):
@@ -62,19 +61,14 @@ router = APIRouter(tags=["notifications"])
 async def list_notifications(
     principal: CurrentPrincipal,
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: PageLimit = 20,
+    cursor: PageCursor = None,
 ) -> NotificationPage:
-    try:
-        after = decode_cursor(cursor) if cursor else None
-    except InvalidCursor as exc:
-        raise BadRequest(
-            "The cursor is malformed; use nextCursor from a previous page.",
-            title="Invalid cursor",
-            type=f"{PROBLEMS}/invalid-cursor",
-        ) from exc
     page = await services.list_notifications(
-        request.app.state.repositories, principal.user_id, limit=limit, after=after
+        request.app.state.repositories,
+        principal.user_id,
+        limit=limit,
+        after=cursor_position(cursor, decode_cursor),
     )
     next_cursor = encode_cursor(page.next_position) if page.next_position else None
     return NotificationPage(items=[Notification.of(n) for n in page.items], next_cursor=next_cursor)

@@ -6,15 +6,16 @@ import uuid
 from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Header, Path, Query, Request, Response
+from fastapi import APIRouter, Header, Path, Request, Response
 
-from chassis import BadRequest, CurrentPrincipal
+from chassis import CurrentPrincipal
+from chassis.pagination import PageCursor, PageLimit, cursor_position
 
 from . import placement, services
 from .api_models import Order, OrderPage, PlaceOrder
-from .cursors import InvalidCursor, decode_cursor, encode_cursor
+from .cursors import decode_cursor, encode_cursor
 from .domain import OrderError, RequestedLine
-from .problems import PROBLEMS, problem_for
+from .problems import problem_for
 
 _AUTH: dict[int | str, dict[str, Any]] = {401: {"description": "Missing or invalid access token"}}
 _LOCATION = {"Location": {"description": "/orders/{orderId}", "schema": {"type": "string"}}}
@@ -155,19 +156,14 @@ async def get_order(order_id: OrderId, principal: CurrentPrincipal, request: Req
 async def list_orders(
     principal: CurrentPrincipal,
     request: Request,
-    limit: Annotated[int, Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, Query(max_length=512)] = None,
+    limit: PageLimit = 20,
+    cursor: PageCursor = None,
 ) -> OrderPage:
-    try:
-        after = decode_cursor(cursor) if cursor else None
-    except InvalidCursor as exc:
-        raise BadRequest(
-            "The cursor is malformed; use nextCursor from a previous page.",
-            title="Invalid cursor",
-            type=f"{PROBLEMS}/invalid-cursor",
-        ) from exc
     page = await services.list_orders(
-        principal.user_id, limit=limit, after=after, uow=request.app.state.uow
+        principal.user_id,
+        limit=limit,
+        after=cursor_position(cursor, decode_cursor),
+        uow=request.app.state.uow,
     )
     next_cursor = encode_cursor(page.next_position) if page.next_position else None
     return OrderPage(items=[Order.of(o) for o in page.orders], next_cursor=next_cursor)

@@ -87,7 +87,7 @@ def create_app(
             app.state.relay = relay
 
             def uow() -> UnitOfWork:
-                return SqlUnitOfWork(database.sessions, events_committed=relay.wake)
+                return SqlUnitOfWork(database.sessions, on_events_committed=relay.wake)
 
             app.state.uow = uow
             app.state.catalog = catalog

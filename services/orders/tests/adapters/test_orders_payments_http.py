@@ -4,7 +4,6 @@ what it sends, how it reads approvals, declines, tombstones, odd answers and sil
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,7 +21,7 @@ from bazaar_orders.domain import (
     DependencyUnavailable,
     PaymentVoided,
 )
-from chassis import ServiceClient, UpstreamPolicy
+from chassis import ServiceClient
 
 PROBLEMS = "https://bazaar.dev/problems"
 DECLINES = {"tok_decline": "card_declined"}
@@ -107,31 +106,17 @@ def service() -> FakePaymentsService:
 
 
 @pytest.fixture
-async def payments_url(service: FakePaymentsService) -> AsyncIterator[str]:
+async def payments_url(service: FakePaymentsService, serve: Any) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_post("/internal/payments", service.authorize)
     app.router.add_post("/internal/payments/{order_id}/{action}", service.change)
-    runner = web.AppRunner(app, shutdown_timeout=1)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    await web.SockSite(runner, sock).start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        if service.hang is not None:
-            service.hang.set()
-        await runner.cleanup()
+    async with serve(app, lambda: service.hang) as url:
+        yield url
 
 
 @pytest.fixture
-async def payments(payments_url: str) -> AsyncIterator[HttpPayments]:
-    # One attempt: these tests read the contract; retries are the chassis's (tested there).
-    client = ServiceClient(
-        "payments", payments_url, timeout_seconds=0.5, policy=UpstreamPolicy(max_attempts=1)
-    )
-    yield HttpPayments(client)
-    await client.close()
+def payments(payments_url: str, contract_client: Any) -> HttpPayments:
+    return HttpPayments(contract_client("payments", payments_url))
 
 
 async def _authorize(payments: HttpPayments, order_id: uuid.UUID, token: str = "tok_visa") -> Any:

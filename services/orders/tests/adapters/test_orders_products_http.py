@@ -7,7 +7,6 @@ does not), including the problem bodies and "nobody is listening".
 from __future__ import annotations
 
 import asyncio
-import socket
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -26,7 +25,7 @@ from bazaar_orders.domain import (
     RequestedLine,
     UnknownProducts,
 )
-from chassis import ServiceClient, UpstreamPolicy
+from chassis import ServiceClient
 
 PROBLEMS = "https://bazaar.dev/problems"
 
@@ -120,32 +119,19 @@ def fake_products() -> FakeProducts:
 
 
 @pytest.fixture
-async def products_url(fake_products: FakeProducts) -> AsyncIterator[str]:
+async def products_url(fake_products: FakeProducts, serve: Any) -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/products", fake_products.list_products)
     app.router.add_post("/internal/reservations", fake_products.reserve)
     app.router.add_post("/internal/reservations/{order_id}/release", fake_products.release)
-    runner = web.AppRunner(app, shutdown_timeout=1)
-    await runner.setup()
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))  # the OS picks a free port; the site listens on this socket
-    await web.SockSite(runner, sock).start()
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        if fake_products.hang is not None:
-            fake_products.hang.set()
-        await runner.cleanup()
+    async with serve(app, lambda: fake_products.hang) as url:
+        yield url
 
 
 @pytest.fixture
-async def client(products_url: str) -> AsyncIterator[ServiceClient]:
-    # One attempt: these tests read the contract; retries are the chassis's (tested there).
-    service_client = ServiceClient(
-        "products", products_url, timeout_seconds=0.5, policy=UpstreamPolicy(max_attempts=1)
-    )
-    yield service_client
-    await service_client.close()
+def client(products_url: str, contract_client: Any) -> ServiceClient:
+    client: ServiceClient = contract_client("products", products_url)
+    return client
 
 
 async def test_prices_come_from_the_catalog_and_unknown_ids_are_absent(

@@ -3,7 +3,8 @@ our ports, an in-memory broker, and the saga driven by the test (no background t
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +22,17 @@ from chassis.testing import InMemoryBroker, TestTokens
 
 EVENT_SCHEMAS_DIR = Path(__file__).resolve().parents[4] / "contracts" / "events"
 TABLES = ("orders", "order_items", "order_sagas", "idempotency_keys", "outbox")
+ALICE = uuid.UUID("00000000-0000-4000-8000-00000000a11c")
+
+Body = dict[str, Any]
+Line = tuple[uuid.UUID, int]
+
+
+def _order_body(*lines: Line, token: str | None = None) -> Body:
+    body: Body = {"items": [{"productId": str(p), "quantity": q} for p, q in lines]}
+    if token is not None:
+        body["paymentToken"] = token
+    return body
 
 
 @pytest.fixture
@@ -55,23 +67,28 @@ def settings(database_url: str) -> Settings:
 
 
 @pytest.fixture
-async def app(
-    settings: Settings,
-    catalog: Any,
-    inventory: Any,
-    payments: Any,
-    broker: InMemoryBroker,
-    tokens: TestTokens,
-) -> AsyncIterator[FastAPI]:
-    app = create_app(
-        settings,
-        catalog=catalog,
-        inventory=inventory,
-        payments=payments,
-        broker=broker,
-        token_verifier=tokens.verifier,
-        start_background=False,
-    )
+def build_app(
+    settings: Settings, catalog: Any, inventory: Any, payments: Any, tokens: TestTokens
+) -> Callable[..., FastAPI]:
+    """The orders app over the fakes; ``build_app(broker=..., start_background=...)``."""
+
+    def build(broker: InMemoryBroker, *, start_background: bool) -> FastAPI:
+        return create_app(
+            settings,
+            catalog=catalog,
+            inventory=inventory,
+            payments=payments,
+            broker=broker,
+            token_verifier=tokens.verifier,
+            start_background=start_background,
+        )
+
+    return build
+
+
+@pytest.fixture
+async def app(build_app: Callable[..., FastAPI], broker: InMemoryBroker) -> AsyncIterator[FastAPI]:
+    app = build_app(broker, start_background=False)
     async with LifespanManager(app):
         yield app
 
@@ -105,3 +122,51 @@ def count_rows(db: AsyncEngine) -> Any:
 @pytest.fixture
 def nothing_written() -> dict[str, int]:
     return dict.fromkeys(TABLES, 0)
+
+
+@pytest.fixture
+def order_body() -> Callable[..., Body]:
+    """The JSON of ``POST /orders``: ``order_body((product, qty), ..., token=...)``."""
+    return _order_body
+
+
+@pytest.fixture
+def place(api: httpx.AsyncClient, tokens: TestTokens) -> Callable[..., Awaitable[str]]:
+    """Alice places an order (``place((product, qty), ..., token=...)``); returns its id."""
+
+    async def place_lines(*lines: Line, token: str | None = None) -> str:
+        body = _order_body(*lines, token=token)
+        response = await api.post("/orders", json=body, headers=tokens.headers(ALICE))
+        assert response.status_code == 202, response.text
+        order_id: str = response.json()["orderId"]
+        return order_id
+
+    return place_lines
+
+
+@pytest.fixture
+def get_order(api: httpx.AsyncClient, tokens: TestTokens) -> Callable[[str], Awaitable[Body]]:
+    """One of Alice's orders, as the API shows it."""
+
+    async def get(order_id: str) -> Body:
+        response = await api.get(f"/orders/{order_id}", headers=tokens.headers(ALICE))
+        assert response.status_code == 200, response.text
+        body: Body = response.json()
+        return body
+
+    return get
+
+
+@pytest.fixture
+def published(
+    app: FastAPI, broker: InMemoryBroker, schemas: EventSchemas
+) -> Callable[[], Awaitable[list[str]]]:
+    """Relays the outbox and checks every event against its contract; returns their types."""
+
+    async def relay() -> list[str]:
+        await app.state.relay.publish_pending()
+        for event in broker.published:
+            schemas.validate(event)
+        return [event.type for event in broker.published]
+
+    return relay

@@ -18,8 +18,7 @@ from bazaar_orders.order_events import (
     ORDER_PLACED,
 )
 from bazaar_orders.saga import SagaState
-from chassis import EventSchemas
-from chassis.testing import InMemoryBroker, TestTokens
+from chassis.testing import TestTokens
 
 pytestmark = pytest.mark.integration
 
@@ -28,46 +27,21 @@ ALICE = uuid.UUID("00000000-0000-4000-8000-00000000a11c")
 BOB = uuid.UUID("00000000-0000-4000-8000-000000000b0b")
 
 
-def _body(*lines: tuple[uuid.UUID, int], token: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"items": [{"productId": str(p), "quantity": q} for p, q in lines]}
-    if token is not None:
-        body["paymentToken"] = token
-    return body
-
-
-async def _place(api: httpx.AsyncClient, tokens: TestTokens, body: dict[str, Any]) -> str:
-    response = await api.post("/orders", json=body, headers=tokens.headers(ALICE))
-    assert response.status_code == 202, response.text
-    order_id: str = response.json()["orderId"]
-    return order_id
-
-
-async def _get(api: httpx.AsyncClient, tokens: TestTokens, order_id: str) -> dict[str, Any]:
-    response = await api.get(f"/orders/{order_id}", headers=tokens.headers(ALICE))
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def _published(app: FastAPI, broker: InMemoryBroker, schemas: EventSchemas) -> list[str]:
-    """Relays the outbox and checks every event against its contract; returns their types."""
-    await app.state.relay.publish_pending()
-    for event in broker.published:
-        schemas.validate(event)
-    return [event.type for event in broker.published]
-
-
 async def test_an_idempotency_key_replays_the_same_order_and_writes_nothing(
-    api: httpx.AsyncClient, tokens: TestTokens, catalog: Any, count_rows: Any
+    api: httpx.AsyncClient,
+    tokens: TestTokens,
+    catalog: Any,
+    count_rows: Any,
+    order_body: Any,
 ) -> None:
     mug = catalog.add("1.00")
     headers = tokens.headers(ALICE) | {"Idempotency-Key": "checkout-42"}
-    first = await api.post("/orders", json=_body((mug, 2)), headers=headers)
+    first = await api.post("/orders", json=order_body((mug, 2)), headers=headers)
     assert first.status_code == 202
     rows = await count_rows()
 
-    again = await api.post("/orders", json=_body((mug, 2)), headers=headers)
-    reused = await api.post("/orders", json=_body((mug, 3)), headers=headers)
+    again = await api.post("/orders", json=order_body((mug, 2)), headers=headers)
+    reused = await api.post("/orders", json=order_body((mug, 3)), headers=headers)
 
     assert again.status_code == 202
     assert again.json() == first.json()
@@ -79,7 +53,7 @@ async def test_an_idempotency_key_replays_the_same_order_and_writes_nothing(
     # Keys are per customer: Bob's "checkout-42" is his own.
     bobs = await api.post(
         "/orders",
-        json=_body((mug, 3)),
+        json=order_body((mug, 3)),
         headers=tokens.headers(BOB) | {"Idempotency-Key": "checkout-42"},
     )
     assert bobs.status_code == 202
@@ -94,10 +68,13 @@ async def test_a_malformed_idempotency_key_is_422_and_writes_nothing(
     count_rows: Any,
     nothing_written: dict[str, int],
     key: str,
+    order_body: Any,
 ) -> None:
     mug = catalog.add("1.00")
     response = await api.post(
-        "/orders", json=_body((mug, 1)), headers=tokens.headers(ALICE) | {"Idempotency-Key": key}
+        "/orders",
+        json=order_body((mug, 1)),
+        headers=tokens.headers(ALICE) | {"Idempotency-Key": key},
     )
 
     assert response.status_code == 422, response.text
@@ -105,13 +82,17 @@ async def test_a_malformed_idempotency_key_is_422_and_writes_nothing(
 
 
 async def test_concurrent_requests_with_one_key_place_one_order(
-    api: httpx.AsyncClient, tokens: TestTokens, catalog: Any, count_rows: Any
+    api: httpx.AsyncClient,
+    tokens: TestTokens,
+    catalog: Any,
+    count_rows: Any,
+    order_body: Any,
 ) -> None:
     mug = catalog.add("1.00")
     headers = tokens.headers(ALICE) | {"Idempotency-Key": "double-click"}
 
     answers = await asyncio.gather(
-        *(api.post("/orders", json=_body((mug, 1)), headers=headers) for _ in range(5))
+        *(api.post("/orders", json=order_body((mug, 1)), headers=headers) for _ in range(5))
     )
 
     assert {a.status_code for a in answers} == {202}
@@ -127,12 +108,12 @@ async def test_cancel_a_confirmed_order_refunds_and_releases(
     catalog: Any,
     inventory: Any,
     payments: Any,
-    broker: InMemoryBroker,
-    schemas: EventSchemas,
+    place: Any,
+    published: Any,
 ) -> None:
     mug = catalog.add("19.99")
     inventory.stock_up(mug, 10)
-    order_id = await _place(api, tokens, _body((mug, 3)))
+    order_id = await place((mug, 3))
     await app.state.saga_runner.advance(uuid.UUID(order_id))
     cancel = f"/orders/{order_id}/cancel"
 
@@ -148,7 +129,7 @@ async def test_cancel_a_confirmed_order_refunds_and_releases(
     again = await api.post(cancel, headers=tokens.headers(ALICE))
     assert again.status_code == 200
     assert again.json() == cancelled.json()
-    assert await _published(app, broker, schemas) == [
+    assert await published() == [
         ORDER_PLACED,
         ORDER_CONFIRMED,
         ORDER_CANCELLED,
@@ -162,11 +143,12 @@ async def test_pending_and_rejected_orders_cannot_be_cancelled(
     catalog: Any,
     inventory: Any,
     db: AsyncEngine,
+    place: Any,
 ) -> None:
     mug = catalog.add("1.00")
     inventory.stock_up(mug, 1)
-    pending = await _place(api, tokens, _body((mug, 1)))
-    rejected = await _place(api, tokens, _body((mug, 5)))
+    pending = await place((mug, 1))
+    rejected = await place((mug, 5))
     await app.state.saga_runner.advance(uuid.UUID(rejected))
 
     in_flight = await api.post(f"/orders/{pending}/cancel", headers=tokens.headers(ALICE))

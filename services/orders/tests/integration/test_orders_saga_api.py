@@ -15,7 +15,6 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from bazaar_orders.bootstrap import create_app
 from bazaar_orders.domain import RequestedLine
 from bazaar_orders.order_events import (
     ORDER_CONFIRMED,
@@ -24,7 +23,6 @@ from bazaar_orders.order_events import (
 )
 from bazaar_orders.saga import SagaState
 from bazaar_orders.saga_runner import SagaRunner
-from bazaar_orders.settings import Settings
 from chassis import EventSchemas
 from chassis.testing import InMemoryBroker, TestTokens
 
@@ -35,58 +33,29 @@ ALICE = uuid.UUID("00000000-0000-4000-8000-00000000a11c")
 BOB = uuid.UUID("00000000-0000-4000-8000-000000000b0b")
 
 
-def _body(*lines: tuple[uuid.UUID, int], token: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"items": [{"productId": str(p), "quantity": q} for p, q in lines]}
-    if token is not None:
-        body["paymentToken"] = token
-    return body
-
-
-async def _place(api: httpx.AsyncClient, tokens: TestTokens, body: dict[str, Any]) -> str:
-    response = await api.post("/orders", json=body, headers=tokens.headers(ALICE))
-    assert response.status_code == 202, response.text
-    order_id: str = response.json()["orderId"]
-    return order_id
-
-
-async def _get(api: httpx.AsyncClient, tokens: TestTokens, order_id: str) -> dict[str, Any]:
-    response = await api.get(f"/orders/{order_id}", headers=tokens.headers(ALICE))
-    assert response.status_code == 200, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-async def _published(app: FastAPI, broker: InMemoryBroker, schemas: EventSchemas) -> list[str]:
-    """Relays the outbox and checks every event against its contract; returns their types."""
-    await app.state.relay.publish_pending()
-    for event in broker.published:
-        schemas.validate(event)
-    return [event.type for event in broker.published]
-
-
 async def test_placed_pending_then_confirmed_with_its_events(
     app: FastAPI,
-    api: httpx.AsyncClient,
-    tokens: TestTokens,
     catalog: Any,
     inventory: Any,
     payments: Any,
     broker: InMemoryBroker,
-    schemas: EventSchemas,
+    get_order: Any,
+    place: Any,
+    published: Any,
 ) -> None:
     mug = catalog.add("19.99")
     inventory.stock_up(mug, 10)
-    order_id = await _place(api, tokens, _body((mug, 3), token="tok_mastercard"))
-    assert (await _get(api, tokens, order_id))["status"] == "PENDING"
-    assert await _published(app, broker, schemas) == [ORDER_PLACED]
+    order_id = await place((mug, 3), token="tok_mastercard")
+    assert (await get_order(order_id))["status"] == "PENDING"
+    assert await published() == [ORDER_PLACED]
 
     assert await app.state.saga_runner.advance(uuid.UUID(order_id)) is SagaState.DONE
 
-    order = await _get(api, tokens, order_id)
+    order = await get_order(order_id)
     assert (order["status"], order["rejectionReason"]) == ("CONFIRMED", None)
     assert inventory.stock == {mug: 7}
     assert payments.status == {uuid.UUID(order_id): "CAPTURED"}
-    assert await _published(app, broker, schemas) == [ORDER_PLACED, ORDER_CONFIRMED]
+    assert await published() == [ORDER_PLACED, ORDER_CONFIRMED]
     placed, confirmed = broker.published
     assert placed.data["items"] == [{"productId": str(mug), "quantity": 3, "unitPrice": "19.99"}]
     assert confirmed.data["totalAmount"] == "59.97"
@@ -100,27 +69,27 @@ async def test_placed_pending_then_confirmed_with_its_events(
 )
 async def test_rejected_orders_say_why_and_hold_nothing(
     app: FastAPI,
-    api: httpx.AsyncClient,
-    tokens: TestTokens,
     catalog: Any,
     inventory: Any,
     broker: InMemoryBroker,
-    schemas: EventSchemas,
     stock: int,
     token: str,
     reason: str,
+    get_order: Any,
+    place: Any,
+    published: Any,
 ) -> None:
     mug = catalog.add("5.00")
     inventory.stock_up(mug, stock)
-    order_id = await _place(api, tokens, _body((mug, 2), token=token))
+    order_id = await place((mug, 2), token=token)
 
     assert await app.state.saga_runner.advance(uuid.UUID(order_id)) is SagaState.REJECTED
 
-    order = await _get(api, tokens, order_id)
+    order = await get_order(order_id)
     assert (order["status"], order["rejectionReason"]) == ("REJECTED", reason)
     assert inventory.stock == {mug: stock}
     assert inventory.held() == {}
-    assert await _published(app, broker, schemas) == [ORDER_PLACED, ORDER_REJECTED]
+    assert await published() == [ORDER_PLACED, ORDER_REJECTED]
     assert broker.published[1].data["reason"] == reason
 
 
@@ -143,15 +112,15 @@ class _GatedInventory:
 
 async def test_racing_runners_make_each_call_once(
     app: FastAPI,
-    api: httpx.AsyncClient,
-    tokens: TestTokens,
     catalog: Any,
     inventory: Any,
     payments: Any,
+    get_order: Any,
+    place: Any,
 ) -> None:
     mug = catalog.add("2.00")
     inventory.stock_up(mug, 10)
-    order_id = uuid.UUID(await _place(api, tokens, _body((mug, 4))))
+    order_id = uuid.UUID(await place((mug, 4)))
     gated = _GatedInventory(inventory)
     runners = [
         SagaRunner(uow=app.state.uow, inventory=gated, payments=payments, owner=f"replica-{i}")
@@ -168,21 +137,21 @@ async def test_racing_runners_make_each_call_once(
     assert inventory.reserve_calls == [order_id]
     assert (payments.calls_of("authorize"), payments.calls_of("capture")) == (1, 1)
     assert inventory.stock == {mug: 6}
-    assert (await _get(api, tokens, str(order_id)))["status"] == "CONFIRMED"
+    assert (await get_order(str(order_id)))["status"] == "CONFIRMED"
 
 
 async def test_the_sweeper_resumes_sagas_whose_runner_died_and_due_retries(
     app: FastAPI,
-    api: httpx.AsyncClient,
-    tokens: TestTokens,
     catalog: Any,
     inventory: Any,
     payments: Any,
     db: AsyncEngine,
+    get_order: Any,
+    place: Any,
 ) -> None:
     mug = catalog.add("3.00")
     inventory.stock_up(mug, 10)
-    orphan, alive, retrying = [await _place(api, tokens, _body((mug, 1))) for _ in range(3)]
+    orphan, alive, retrying = [await place((mug, 1)) for _ in range(3)]
     # orphan: its runner reserved stock, then died holding a lease that has since expired.
     await inventory.reserve(uuid.UUID(orphan), [RequestedLine(mug, 1)])
     # alive: another replica holds a current lease on it.
@@ -227,41 +196,38 @@ async def test_the_sweeper_resumes_sagas_whose_runner_died_and_due_retries(
     assert await driver.sweep_once() == 2
     await driver.drain()
 
-    assert (await _get(api, tokens, orphan))["status"] == "CONFIRMED"
-    assert (await _get(api, tokens, retrying))["status"] == "CONFIRMED"
-    assert (await _get(api, tokens, alive))["status"] == "PENDING"
+    assert (await get_order(orphan))["status"] == "CONFIRMED"
+    assert (await get_order(retrying))["status"] == "CONFIRMED"
+    assert (await get_order(alive))["status"] == "PENDING"
     assert inventory.reserve_calls.count(uuid.UUID(orphan)) == 1  # resumed where it stopped
     assert inventory.stock == {mug: 8}
     assert await driver.sweep_once() == 0
 
 
 async def test_with_background_tasks_a_placed_order_confirms_by_itself(
-    settings: Settings,
     tokens: TestTokens,
     catalog: Any,
     inventory: Any,
-    payments: Any,
     schemas: EventSchemas,
     eventually: Any,
+    order_body: Any,
+    build_app: Any,
 ) -> None:
+    # Its own app, with the background tasks on: not the ``app`` fixture (nor what uses it).
     mug = catalog.add("1.50")
     inventory.stock_up(mug, 10)
     broker = InMemoryBroker()
-    app = create_app(
-        settings,
-        catalog=catalog,
-        inventory=inventory,
-        payments=payments,
-        broker=broker,
-        token_verifier=tokens.verifier,
-    )
+    app = build_app(broker, start_background=True)
     async with (
         LifespanManager(app),
         httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://o") as api,
     ):
-        order_id = await _place(api, tokens, _body((mug, 2)))
+        alice = tokens.headers(ALICE)
+        placed = await api.post("/orders", json=order_body((mug, 2)), headers=alice)
+        assert placed.status_code == 202, placed.text
         await app.state.saga_driver.drain()  # the kick after the commit
-        assert (await _get(api, tokens, order_id))["status"] == "CONFIRMED"
+        order = await api.get(placed.headers["location"], headers=alice)
+        assert order.json()["status"] == "CONFIRMED"
         # The relay publishes on its own, woken by each commit.
         await eventually(lambda: len(broker.published) == 2, within=10)
     assert [e.type for e in broker.published] == [ORDER_PLACED, ORDER_CONFIRMED]

@@ -17,6 +17,21 @@ CUSTOMER = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 Place = Callable[..., Awaitable[Order]]
 MakeRunner = Callable[..., SagaRunner]
+Stocked = Callable[..., uuid.UUID]
+
+
+@pytest.fixture
+def stocked(catalog: Any, inventory: Any) -> Stocked:
+    """Adds a product to the catalog with stock on hand; ``stocked("19.99", 10)``. With
+    ``on_hand=None`` the catalog prices it but the inventory has never heard of it."""
+
+    def add(price: str, on_hand: int | None = 10) -> uuid.UUID:
+        product = catalog.add(price)
+        if on_hand is not None:
+            inventory.stock_up(product, on_hand)
+        return product
+
+    return add
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ CUSTOMER = uuid.UUID("00000000-0000-4000-8000-000000000001")
 
 
 async def test_cancelling_a_confirmed_order_refunds_and_releases(
-    catalog: Any,
+    stocked: Any,
     inventory: Any,
     payments: Any,
     store: Any,
@@ -26,8 +26,7 @@ async def test_cancelling_a_confirmed_order_refunds_and_releases(
     place: Any,
     make_runner: Any,
 ) -> None:
-    mug = catalog.add("19.99")
-    inventory.stock_up(mug, 10)
+    mug = stocked("19.99")
     order = await place((mug, 3))
     await make_runner().advance(order.order_id)
 
@@ -53,10 +52,9 @@ async def test_cancelling_a_confirmed_order_refunds_and_releases(
 
 
 async def test_only_confirmed_orders_of_your_own_can_be_cancelled(
-    catalog: Any, inventory: Any, store: Any, place: Any, make_runner: Any
+    stocked: Any, inventory: Any, store: Any, place: Any, make_runner: Any
 ) -> None:
-    mug = catalog.add("1.00")
-    inventory.stock_up(mug, 1)
+    mug = stocked("1.00", 1)
     pending = await place((mug, 1))
     rejected = await place((mug, 5))
     await make_runner().advance(rejected.order_id)
@@ -75,15 +73,14 @@ async def test_only_confirmed_orders_of_your_own_can_be_cancelled(
 
 
 async def test_the_sweeper_resumes_due_sagas_and_leaves_leased_ones_alone(
-    catalog: Any,
+    stocked: Any,
     inventory: Any,
     store: Any,
     clock: Any,
     place: Any,
     make_runner: Any,
 ) -> None:
-    mug = catalog.add("1.00")
-    inventory.stock_up(mug, 10)
+    mug = stocked("1.00")
     free, leased = await place((mug, 1)), await place((mug, 1))
     async with store() as unit:
         assert await unit.sagas.claim(leased.order_id, owner="dead", lease_seconds=30)

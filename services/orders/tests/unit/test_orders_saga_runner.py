@@ -31,10 +31,9 @@ def _types(store: Any, order_id: uuid.UUID) -> list[str]:
 
 
 async def test_happy_path_reserves_authorizes_captures_and_confirms(
-    catalog: Any, inventory: Any, payments: Any, store: Any, place: Any, make_runner: Any
+    stocked: Any, inventory: Any, payments: Any, store: Any, place: Any, make_runner: Any
 ) -> None:
-    mug = catalog.add("19.99")
-    inventory.stock_up(mug, 10)
+    mug = stocked("19.99")
     order = await place((mug, 3))
 
     state = await make_runner().advance(order.order_id)
@@ -59,10 +58,9 @@ async def test_happy_path_reserves_authorizes_captures_and_confirms(
 
 
 async def test_a_finished_saga_is_not_claimed_again(
-    catalog: Any, inventory: Any, payments: Any, place: Any, make_runner: Any
+    stocked: Any, inventory: Any, payments: Any, place: Any, make_runner: Any
 ) -> None:
-    mug = catalog.add("1.00")
-    inventory.stock_up(mug, 10)
+    mug = stocked("1.00")
     order = await place((mug, 1))
     await make_runner().advance(order.order_id)
 
@@ -72,23 +70,21 @@ async def test_a_finished_saga_is_not_claimed_again(
 
 
 @pytest.mark.parametrize(
-    ("stocked", "reason"),
-    [(True, RejectionReason.OUT_OF_STOCK), (False, RejectionReason.UNKNOWN_PRODUCT)],
+    ("on_hand", "reason"),
+    [(2, RejectionReason.OUT_OF_STOCK), (None, RejectionReason.UNKNOWN_PRODUCT)],
     ids=["out-of-stock", "unknown-to-inventory"],
 )
 async def test_a_refused_reservation_rejects_with_nothing_to_release_or_pay(
-    catalog: Any,
     inventory: Any,
     payments: Any,
     store: Any,
+    stocked: Any,
     place: Any,
     make_runner: Any,
-    stocked: bool,
+    on_hand: int | None,
     reason: RejectionReason,
 ) -> None:
-    mug = catalog.add("19.99")
-    if stocked:
-        inventory.stock_up(mug, 2)
+    mug = stocked("19.99", on_hand)
     order = await place((mug, 3))
 
     state = await make_runner().advance(order.order_id)
@@ -108,7 +104,7 @@ async def test_a_refused_reservation_rejects_with_nothing_to_release_or_pay(
     [("tok_decline", "card_declined"), ("tok_insufficient_funds", "insufficient_funds")],
 )
 async def test_a_declined_payment_releases_the_stock_then_rejects(
-    catalog: Any,
+    stocked: Any,
     inventory: Any,
     payments: Any,
     store: Any,
@@ -117,8 +113,7 @@ async def test_a_declined_payment_releases_the_stock_then_rejects(
     token: str,
     why: str,
 ) -> None:
-    mug = catalog.add("19.99")
-    inventory.stock_up(mug, 10)
+    mug = stocked("19.99")
     order = await place((mug, 3), token=token)
 
     state = await make_runner().advance(order.order_id)
@@ -136,7 +131,7 @@ async def test_a_declined_payment_releases_the_stock_then_rejects(
 
 
 async def test_payments_unavailable_backs_off_and_never_rejects_before_the_deadline(
-    catalog: Any,
+    stocked: Any,
     inventory: Any,
     payments: Any,
     store: Any,
@@ -144,8 +139,7 @@ async def test_payments_unavailable_backs_off_and_never_rejects_before_the_deadl
     place: Any,
     make_runner: Any,
 ) -> None:
-    mug = catalog.add("5.00")
-    inventory.stock_up(mug, 10)
+    mug = stocked("5.00")
     order = await place((mug, 1))
     payments.unavailable = True
     runner = make_runner()
@@ -173,7 +167,7 @@ async def test_payments_unavailable_backs_off_and_never_rejects_before_the_deadl
 
 
 async def test_past_the_deadline_an_unknown_authorization_is_voided_released_and_rejected(
-    catalog: Any,
+    stocked: Any,
     inventory: Any,
     payments: Any,
     store: Any,
@@ -181,8 +175,7 @@ async def test_past_the_deadline_an_unknown_authorization_is_voided_released_and
     place: Any,
     make_runner: Any,
 ) -> None:
-    mug = catalog.add("5.00")
-    inventory.stock_up(mug, 10)
+    mug = stocked("5.00")
     order = await place((mug, 2))
     # Authorizations land, but their answers never come back: the outcome stays unknown.
     payments.lost_answer = {"authorize"}
@@ -202,7 +195,7 @@ async def test_past_the_deadline_an_unknown_authorization_is_voided_released_and
 
 
 async def test_past_the_deadline_while_reserving_releases_and_rejects(
-    catalog: Any,
+    stocked: Any,
     inventory: Any,
     payments: Any,
     store: Any,
@@ -210,8 +203,7 @@ async def test_past_the_deadline_while_reserving_releases_and_rejects(
     place: Any,
     make_runner: Any,
 ) -> None:
-    mug = catalog.add("5.00")
-    inventory.stock_up(mug, 10)
+    mug = stocked("5.00")
     order = await place((mug, 2))
     inventory.reserve_failure = "lost-answer"  # reserved, but we never heard
     runner = make_runner()
@@ -227,15 +219,14 @@ async def test_past_the_deadline_while_reserving_releases_and_rejects(
 
 
 async def test_a_compensation_that_fails_is_retried_until_it_succeeds(
-    catalog: Any,
+    stocked: Any,
     inventory: Any,
     store: Any,
     clock: Any,
     place: Any,
     make_runner: Any,
 ) -> None:
-    mug = catalog.add("5.00")
-    inventory.stock_up(mug, 10)
+    mug = stocked("5.00")
     order = await place((mug, 2), token="tok_decline")
     inventory.release_fails = True
     runner = make_runner()
@@ -254,7 +245,7 @@ async def test_a_compensation_that_fails_is_retried_until_it_succeeds(
 
 @pytest.mark.parametrize("crash_after", [1, 2, 3], ids=["reserve", "authorize", "capture"])
 async def test_a_crash_between_a_call_and_its_record_is_resumed_without_double_effects(
-    catalog: Any,
+    stocked: Any,
     inventory: Any,
     payments: Any,
     store: Any,
@@ -263,8 +254,7 @@ async def test_a_crash_between_a_call_and_its_record_is_resumed_without_double_e
     make_runner: Any,
     crash_after: int,
 ) -> None:
-    mug = catalog.add("19.99")
-    inventory.stock_up(mug, 10)
+    mug = stocked("19.99")
     order = await place((mug, 3))
     # The claim commits, then ``crash_after - 1`` steps are recorded; the next step's call goes
     # out and its record never commits (the process died).
@@ -302,15 +292,14 @@ class _StealingInventory:
 
 
 async def test_a_runner_that_lost_its_lease_writes_nothing_more(
-    catalog: Any,
+    stocked: Any,
     inventory: Any,
     payments: Any,
     store: Any,
     place: Any,
     make_runner: Any,
 ) -> None:
-    mug = catalog.add("1.00")
-    inventory.stock_up(mug, 10)
+    mug = stocked("1.00")
     order = await place((mug, 1))
     thief = make_runner("thief")
     slow = make_runner("slow", inventory=_StealingInventory(inventory, store, thief))

@@ -1,11 +1,12 @@
 """HTTP entrypoints (internal only: orders calls them, the gateway never routes them).
 
-Request/response models, and the ONLY place domain errors become Problems.
+Request/response models; domain errors become problems in problems.py.
 """
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -14,24 +15,11 @@ from fastapi import APIRouter, Path, Request, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-from chassis import Conflict, NotFound, Problem, ServiceUnavailable, Unprocessable
-
 from . import services
-from .domain import (
-    AuthorizationRequest,
-    InvalidPayment,
-    InvalidPaymentState,
-    PaymentError,
-    PaymentMismatch,
-    PaymentNotFound,
-    PaymentStatus,
-    PaymentVoided,
-    ProcessorUnavailable,
-)
+from .domain import AuthorizationRequest, PaymentError, PaymentStatus
 from .domain import Payment as StoredPayment
+from .problems import problem_for
 
-PROBLEMS = "https://bazaar.dev/problems"
-RETRY_AFTER_SECONDS = "2"
 MONEY = Field(pattern=r"^\d{1,8}\.\d{2}$", examples=["59.97"])
 INTERNAL: dict[str, Any] = {"x-internal": True}
 
@@ -81,49 +69,22 @@ class Payment(_Model):
         )
 
 
-def problem_for(error: PaymentError) -> Problem:
-    """Every domain error the routes can meet, as the answer a client gets."""
-    match error:
-        case PaymentNotFound():
-            return NotFound(
-                str(error), title="Payment not found", type=f"{PROBLEMS}/payment-not-found"
-            )
-        case PaymentMismatch():
-            return Conflict(
-                f"{error}; nothing was changed.",
-                title="Payment mismatch",
-                type=f"{PROBLEMS}/payment-mismatch",
-            )
-        case PaymentVoided():
-            return Conflict(str(error), title="Payment voided", type=f"{PROBLEMS}/payment-voided")
-        case InvalidPaymentState():
-            return Conflict(
-                str(error),
-                title="Invalid payment state",
-                type=f"{PROBLEMS}/invalid-payment-state",
-                paymentStatus=error.status.value,
-            )
-        case InvalidPayment():
-            return Unprocessable(
-                str(error), title="Invalid payment", type=f"{PROBLEMS}/invalid-payment"
-            )
-        case ProcessorUnavailable():
-            return ServiceUnavailable(
-                "The payment processor is unavailable; nothing was authorized or stored. "
-                "Try again shortly.",
-                title="Processor unavailable",
-                type=f"{PROBLEMS}/processor-unavailable",
-                headers={"Retry-After": RETRY_AFTER_SECONDS},
-            )
-    return Problem("An unexpected error occurred.", status=500)
-
-
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No payment for the order"}}
 _STATE: dict[int | str, dict[str, Any]] = {
     409: {"description": "The payment's status does not allow it (`paymentStatus` says which)"}
 }
 
 router = APIRouter(prefix="/internal/payments", tags=["internal"])
+
+
+async def _answer(
+    operation: Callable[..., Awaitable[StoredPayment]], order_id: uuid.UUID, request: Request
+) -> Payment:
+    """The payment ``operation`` leaves for the order, or the problem its error is."""
+    try:
+        return Payment.of(await operation(order_id, uow=request.app.state.uow))
+    except PaymentError as error:
+        raise problem_for(error) from error
 
 
 @router.post(
@@ -181,10 +142,7 @@ async def authorize(body: AuthorizePayment, request: Request, response: Response
     openapi_extra=INTERNAL,
 )
 async def capture(order_id: OrderId, request: Request) -> Payment:
-    try:
-        return Payment.of(await services.capture(order_id, uow=request.app.state.uow))
-    except PaymentError as error:
-        raise problem_for(error) from error
+    return await _answer(services.capture, order_id, request)
 
 
 @router.post(
@@ -198,10 +156,7 @@ async def capture(order_id: OrderId, request: Request) -> Payment:
     openapi_extra=INTERNAL,
 )
 async def void(order_id: OrderId, request: Request) -> Payment:
-    try:
-        return Payment.of(await services.void(order_id, uow=request.app.state.uow))
-    except PaymentError as error:
-        raise problem_for(error) from error
+    return await _answer(services.void, order_id, request)
 
 
 @router.post(
@@ -213,10 +168,7 @@ async def void(order_id: OrderId, request: Request) -> Payment:
     openapi_extra=INTERNAL,
 )
 async def refund(order_id: OrderId, request: Request) -> Payment:
-    try:
-        return Payment.of(await services.refund(order_id, uow=request.app.state.uow))
-    except PaymentError as error:
-        raise problem_for(error) from error
+    return await _answer(services.refund, order_id, request)
 
 
 @router.get(
@@ -228,7 +180,4 @@ async def refund(order_id: OrderId, request: Request) -> Payment:
     openapi_extra=INTERNAL,
 )
 async def get_payment(order_id: OrderId, request: Request) -> Payment:
-    try:
-        return Payment.of(await services.get_payment(order_id, uow=request.app.state.uow))
-    except PaymentError as error:
-        raise problem_for(error) from error
+    return await _answer(services.get_payment, order_id, request)

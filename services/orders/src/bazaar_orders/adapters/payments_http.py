@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -19,10 +19,11 @@ from bazaar_orders.domain import (
     Authorized,
     Declined,
     DependencyContractError,
-    DependencyUnavailable,
     PaymentVoided,
 )
-from chassis import ServiceClient, UpstreamResponse, UpstreamUnavailable
+from chassis import ServiceClient, UpstreamResponse
+
+from .dependency_calls import Dependency
 
 UPSTREAM = "payments"
 PAYMENT_VOIDED = "https://bazaar.dev/problems/payment-voided"
@@ -41,22 +42,6 @@ class _Problem(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     type: str = "about:blank"
-
-
-async def _call(client: ServiceClient, method: str, path: str, **kwargs: Any) -> UpstreamResponse:
-    try:
-        response = await client.request(method, path, **kwargs)
-    except UpstreamUnavailable as exc:
-        raise DependencyUnavailable(UPSTREAM, str(exc)) from exc
-    if response.status >= 500 or response.status == 429:
-        raise DependencyUnavailable(UPSTREAM, f"{method} {path} answered {response.status}")
-    return response
-
-
-def _unexpected(method: str, path: str, response: UpstreamResponse) -> DependencyContractError:
-    return DependencyContractError(
-        UPSTREAM, f"{method} {path} answered {response.status}: {response.body[:300]!r}"
-    )
 
 
 def _payment(method: str, path: str, response: UpstreamResponse, order_id: uuid.UUID) -> _Payment:
@@ -78,7 +63,7 @@ def _problem_type(response: UpstreamResponse) -> str | None:
 
 class HttpPayments:
     def __init__(self, client: ServiceClient) -> None:
-        self._client = client
+        self._upstream = Dependency(UPSTREAM, client)
 
     async def authorize(
         self,
@@ -96,25 +81,25 @@ class HttpPayments:
             "currency": currency,
             "paymentToken": payment_token,
         }
-        response = await _call(self._client, "POST", path, json=body, idempotent=True)
+        response = await self._upstream.call("POST", path, json=body, idempotent=True)
         if response.status == 409 and _problem_type(response) == PAYMENT_VOIDED:
             raise PaymentVoided(f"the payment of order {order_id} was voided")
         if response.status not in (200, 201):
-            raise _unexpected("POST", path, response)
+            raise self._upstream.unexpected("POST", path, response)
         payment = _payment("POST", path, response, order_id)
         if payment.status == "DECLINED":
             return Declined(payment.decline_reason or "declined")
         if payment.status in ("AUTHORIZED", "CAPTURED"):
             return Authorized(payment.payment_id)
-        raise _unexpected("POST", path, response)
+        raise self._upstream.unexpected("POST", path, response)
 
     async def _change(self, order_id: uuid.UUID, action: str, expected: str) -> None:
         path = f"/internal/payments/{order_id}/{action}"
-        response = await _call(self._client, "POST", path, idempotent=True)
+        response = await self._upstream.call("POST", path, idempotent=True)
         if response.status != 200:
-            raise _unexpected("POST", path, response)
+            raise self._upstream.unexpected("POST", path, response)
         if _payment("POST", path, response, order_id).status != expected:
-            raise _unexpected("POST", path, response)
+            raise self._upstream.unexpected("POST", path, response)
 
     async def capture(self, order_id: uuid.UUID) -> None:
         await self._change(order_id, "capture", "CAPTURED")

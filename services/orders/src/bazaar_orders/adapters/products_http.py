@@ -11,19 +11,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping, Sequence
 from decimal import Decimal
-from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from bazaar_orders.domain import (
     DependencyContractError,
-    DependencyUnavailable,
     InsufficientStock,
     Price,
     RequestedLine,
     UnknownProducts,
 )
-from chassis import ServiceClient, UpstreamResponse, UpstreamUnavailable
+from chassis import ServiceClient, UpstreamResponse
+
+from .dependency_calls import Dependency
 
 UPSTREAM = "products"
 INSUFFICIENT_STOCK = "https://bazaar.dev/problems/insufficient-stock"
@@ -53,22 +53,6 @@ class _ProductsProblem(BaseModel):
     product_ids: list[uuid.UUID] = Field(default_factory=list, alias="productIds")
 
 
-async def _call(client: ServiceClient, method: str, path: str, **kwargs: Any) -> UpstreamResponse:
-    try:
-        response = await client.request(method, path, **kwargs)
-    except UpstreamUnavailable as exc:
-        raise DependencyUnavailable(UPSTREAM, str(exc)) from exc
-    if response.status >= 500 or response.status == 429:
-        raise DependencyUnavailable(UPSTREAM, f"{method} {path} answered {response.status}")
-    return response
-
-
-def _unexpected(method: str, path: str, response: UpstreamResponse) -> DependencyContractError:
-    return DependencyContractError(
-        UPSTREAM, f"{method} {path} answered {response.status}: {response.body[:300]!r}"
-    )
-
-
 def _problem(response: UpstreamResponse) -> _ProductsProblem | None:
     try:
         return _ProductsProblem.model_validate_json(response.body)
@@ -78,7 +62,7 @@ def _problem(response: UpstreamResponse) -> _ProductsProblem | None:
 
 class HttpCatalog:
     def __init__(self, client: ServiceClient) -> None:
-        self._client = client
+        self._upstream = Dependency(UPSTREAM, client)
 
     async def prices(self, product_ids: Sequence[uuid.UUID]) -> Mapping[uuid.UUID, Price]:
         wanted = list(dict.fromkeys(product_ids))
@@ -86,9 +70,9 @@ class HttpCatalog:
         for start in range(0, len(wanted), PAGE_LIMIT):
             chunk = wanted[start : start + PAGE_LIMIT]
             params = {"ids": ",".join(str(p) for p in chunk), "limit": str(PAGE_LIMIT)}
-            response = await _call(self._client, "GET", "/products", params=params)
+            response = await self._upstream.call("GET", "/products", params=params)
             if response.status != 200:
-                raise _unexpected("GET", "/products", response)
+                raise self._upstream.unexpected("GET", "/products", response)
             try:
                 page = _ProductPage.model_validate_json(response.body)
             except ValidationError as exc:
@@ -101,7 +85,7 @@ class HttpCatalog:
 
 class HttpInventory:
     def __init__(self, client: ServiceClient) -> None:
-        self._client = client
+        self._upstream = Dependency(UPSTREAM, client)
 
     async def reserve(self, order_id: uuid.UUID, lines: Sequence[RequestedLine]) -> None:
         path = "/internal/reservations"
@@ -111,7 +95,7 @@ class HttpInventory:
                 {"productId": str(line.product_id), "quantity": line.quantity} for line in lines
             ],
         }
-        response = await _call(self._client, "POST", path, json=body, idempotent=True)
+        response = await self._upstream.call("POST", path, json=body, idempotent=True)
         if response.status in (200, 201):
             return
         problem = _problem(response)
@@ -120,10 +104,10 @@ class HttpInventory:
         if problem is not None and problem.type == UNKNOWN_PRODUCT and response.status == 422:
             raise UnknownProducts(problem.product_ids or [line.product_id for line in lines])
         # reservation-mismatch / -released cannot happen for a fresh order id: a contract breach.
-        raise _unexpected("POST", path, response)
+        raise self._upstream.unexpected("POST", path, response)
 
     async def release(self, order_id: uuid.UUID) -> None:
         path = f"/internal/reservations/{order_id}/release"
-        response = await _call(self._client, "POST", path, idempotent=True)
+        response = await self._upstream.call("POST", path, idempotent=True)
         if response.status != 200:
-            raise _unexpected("POST", path, response)
+            raise self._upstream.unexpected("POST", path, response)

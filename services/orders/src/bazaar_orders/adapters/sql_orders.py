@@ -4,15 +4,15 @@ from __future__ import annotations
 
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Sequence
-from types import TracebackType
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import Row, insert, select, tuple_, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bazaar_orders.domain import ListPosition, Order, OrderLine, OrderStatus, RejectionReason
 from bazaar_orders.tables import order_items, orders
+from chassis import unit_of_work as chassis_uow
 
 from .sql_sagas import SqlIdempotencyKeys, SqlOutbox, SqlSagaRepository
 
@@ -115,10 +115,11 @@ class SqlOrderRepository:
         ]
 
 
-class SqlUnitOfWork:
-    """One session, one transaction; closing without ``commit()`` rolls back.
+class SqlUnitOfWork(chassis_uow.SqlUnitOfWork):
+    """The orders, sagas, idempotency keys and outbox of one transaction.
 
-    ``events_committed`` is called after a commit that wrote to the outbox (the relay's wake-up).
+    ``on_events_committed`` is called after a commit that wrote to the outbox (the relay's
+    wake-up).
     """
 
     orders: SqlOrderRepository
@@ -126,39 +127,11 @@ class SqlUnitOfWork:
     idempotency_keys: SqlIdempotencyKeys
     outbox: SqlOutbox
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        events_committed: Callable[[], None] | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._events_committed = events_committed
-        self._session: AsyncSession | None = None
+    def bind(self, session: AsyncSession) -> None:
+        self.orders = SqlOrderRepository(session)
+        self.sagas = SqlSagaRepository(session)
+        self.idempotency_keys = SqlIdempotencyKeys(session)
+        self.outbox = SqlOutbox(session)
 
-    async def __aenter__(self) -> SqlUnitOfWork:
-        self._session = self._sessions()
-        await self._session.begin()
-        self.orders = SqlOrderRepository(self._session)
-        self.sagas = SqlSagaRepository(self._session)
-        self.idempotency_keys = SqlIdempotencyKeys(self._session)
-        self.outbox = SqlOutbox(self._session)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        try:
-            await self._session.rollback()  # a no-op after commit
-        finally:
-            await self._session.close()
-            self._session = None
-
-    async def commit(self) -> None:
-        assert self._session is not None
-        await self._session.commit()
-        if self.outbox.added and self._events_committed is not None:
-            self._events_committed()
+    def wrote_events(self) -> bool:
+        return self.outbox.added > 0

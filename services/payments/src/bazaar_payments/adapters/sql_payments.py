@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
-from types import TracebackType
 from typing import Any
 
 from sqlalchemy import Row, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from bazaar_payments.domain import OperationKind, Payment, PaymentStatus
 from bazaar_payments.tables import payment_operations, payments
-from chassis import CloudEvent, enqueue
+from chassis import unit_of_work as chassis_uow
 
 
 def _payment(row: Row[Any]) -> Payment:
@@ -95,8 +93,8 @@ class SqlPaymentRepository:
         )
 
 
-class SqlUnitOfWork:
-    """One session, one transaction; closing without ``commit()`` rolls back.
+class SqlUnitOfWork(chassis_uow.SqlUnitOfWork):
+    """The payments of one transaction; ``enqueue`` adds events to its outbox.
 
     ``on_events_committed`` runs after a commit that enqueued events (the outbox relay's
     ``wake``), so they are published at once rather than at the relay's next poll.
@@ -104,45 +102,5 @@ class SqlUnitOfWork:
 
     payments: SqlPaymentRepository
 
-    def __init__(
-        self,
-        sessions: async_sessionmaker[AsyncSession],
-        *,
-        on_events_committed: Callable[[], None] | None = None,
-    ) -> None:
-        self._sessions = sessions
-        self._on_events_committed = on_events_committed
-        self._session: AsyncSession | None = None
-        self._enqueued = 0
-
-    async def __aenter__(self) -> SqlUnitOfWork:
-        self._session = self._sessions()
-        await self._session.begin()
-        self._enqueued = 0
-        self.payments = SqlPaymentRepository(self._session)
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        assert self._session is not None
-        try:
-            await self._session.rollback()  # a no-op after commit
-        finally:
-            await self._session.close()
-            self._session = None
-
-    async def enqueue(self, event: CloudEvent) -> None:
-        assert self._session is not None
-        await enqueue(self._session, event)
-        self._enqueued += 1
-
-    async def commit(self) -> None:
-        assert self._session is not None
-        await self._session.commit()
-        if self._enqueued and self._on_events_committed is not None:
-            self._enqueued = 0
-            self._on_events_committed()
+    def bind(self, session: AsyncSession) -> None:
+        self.payments = SqlPaymentRepository(session)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from bazaar_products.domain import (
-    DomainError,
     DuplicateSku,
     InsufficientStock,
     InvalidCursor,
@@ -15,60 +16,46 @@ from bazaar_products.domain import (
     ReservationReleased,
     UnknownProducts,
 )
-from chassis import Conflict, NotFound, Problem, Unprocessable
+from chassis import Conflict, NotFound, Unprocessable
+from chassis.problem_table import ProblemRow, ProblemTable
 
-PROBLEMS = "https://bazaar.dev/problems/"
+
+def _product_ids(exc: UnknownProducts | InsufficientStock) -> Mapping[str, list[str]]:
+    return {"productIds": [str(p) for p in exc.product_ids]}
 
 
-def problem_for(exc: DomainError) -> Problem:
-    detail = str(exc)
-    match exc:
-        case ProductNotFound():
-            return NotFound(detail, type=PROBLEMS + "product-not-found", title="No such product")
-        case DuplicateSku():
-            return Conflict(detail, type=PROBLEMS + "duplicate-sku", title="SKU taken", sku=exc.sku)
-        case NothingToChange():
-            return Unprocessable(detail, type=PROBLEMS + "nothing-to-change", title="Empty update")
-        case InvalidCursor():
-            return Unprocessable(
-                detail,
-                type=PROBLEMS + "invalid-cursor",
-                title="Invalid cursor",
-                errors=[{"field": "cursor", "message": detail, "type": "invalid_cursor"}],
-            )
-        case InvalidReservation():
-            return Unprocessable(detail, title="Invalid reservation")
-        case UnknownProducts():
-            return Unprocessable(
-                detail,
-                type=PROBLEMS + "unknown-product",
-                title="Unknown product",
-                productIds=[str(p) for p in exc.product_ids],
-            )
-        case InsufficientStock():
-            return Conflict(
-                detail,
-                type=PROBLEMS + "insufficient-stock",
-                title="Insufficient stock",
-                productIds=[str(p) for p in exc.product_ids],
-            )
-        case ReservationMismatch():
-            return Conflict(
-                detail,
-                type=PROBLEMS + "reservation-mismatch",
-                title="Reservation mismatch",
-                orderId=str(exc.order_id),
-            )
-        case ReservationReleased():
-            return Conflict(
-                detail,
-                type=PROBLEMS + "reservation-released",
-                title="Reservation released",
-                orderId=str(exc.order_id),
-            )
-        case ReservationNotFound():
-            return NotFound(
-                detail, type=PROBLEMS + "reservation-not-found", title="No such reservation"
-            )
-    # A domain error nobody mapped is a bug here, not the client's fault.
-    return Problem("An unexpected error occurred.", status=500)
+def _order_id(exc: ReservationMismatch | ReservationReleased) -> Mapping[str, str]:
+    return {"orderId": str(exc.order_id)}
+
+
+problem_for = ProblemTable(
+    ProblemRow(ProductNotFound, NotFound, "No such product", "product-not-found"),
+    ProblemRow(
+        DuplicateSku, Conflict, "SKU taken", "duplicate-sku", extensions=lambda e: {"sku": e.sku}
+    ),
+    ProblemRow(NothingToChange, Unprocessable, "Empty update", "nothing-to-change"),
+    ProblemRow(
+        InvalidCursor, Unprocessable, "Invalid cursor", "invalid-cursor",
+        extensions=lambda e: {
+            "errors": [{"field": "cursor", "message": str(e), "type": "invalid_cursor"}]
+        },
+    ),
+    ProblemRow(InvalidReservation, Unprocessable, "Invalid reservation", None),
+    ProblemRow(
+        UnknownProducts, Unprocessable, "Unknown product", "unknown-product",
+        extensions=_product_ids,
+    ),
+    ProblemRow(
+        InsufficientStock, Conflict, "Insufficient stock", "insufficient-stock",
+        extensions=_product_ids,
+    ),
+    ProblemRow(
+        ReservationMismatch, Conflict, "Reservation mismatch", "reservation-mismatch",
+        extensions=_order_id,
+    ),
+    ProblemRow(
+        ReservationReleased, Conflict, "Reservation released", "reservation-released",
+        extensions=_order_id,
+    ),
+    ProblemRow(ReservationNotFound, NotFound, "No such reservation", "reservation-not-found"),
+)  # fmt: skip
