@@ -18,7 +18,6 @@ from typing import Any
 from bazaar_local.run_state import read_state
 from bazaar_local.services import JWT_AUDIENCE, JWT_ISSUER, SERVICES
 from bazaar_local.system_config import SystemConfig
-from chassis import TokenSigner, load_private_key
 
 FAULTS_PATH = "/admin/faults"
 # The subject of the tokens we mint: fixed, so the services' logs show who injected a fault.
@@ -76,6 +75,10 @@ class Chaos:
     def __init__(
         self, ports: Mapping[str, int], signing_key_file: Path, *, timeout: float = 5.0
     ) -> None:
+        # Imported here: the chassis package loads the whole service stack (~1 s), which every
+        # other `bazaar` command (`up` above all) must not pay for.
+        from chassis import TokenSigner, load_private_key
+
         self.ports = dict(ports)
         self._signer = TokenSigner(
             load_private_key(signing_key_file),

@@ -84,6 +84,9 @@ class EnvContext:
     log_level: str = "INFO"
     environment: str = "local"
     fault_injection: bool = False
+    # Where spans go: "file" (OTLP/JSON lines in `traces_dir`, the local default) or "none".
+    traces_exporter: str = "none"
+    traces_dir: Path | None = None
 
     def url_of(self, port_key: str) -> str:
         return f"http://127.0.0.1:{self.ports[port_key]}"
@@ -102,6 +105,9 @@ def _common(spec: ServiceSpec, ctx: EnvContext) -> dict[str, str]:
     }
     if ctx.fault_injection:
         env["FAULT_INJECTION_ENABLED"] = "true"
+    env["TRACES_EXPORTER"] = ctx.traces_exporter
+    if ctx.traces_dir is not None:
+        env["TRACES_DIR"] = str(ctx.traces_dir)
     return env
 
 
@@ -134,7 +140,9 @@ def _demo_catalog(_: ServiceSpec, __: EnvContext) -> dict[str, str]:
 def _openapi(_: ServiceSpec, ctx: EnvContext) -> dict[str, str]:
     if ctx.openapi_dir is None:
         raise ValueError("the gateway needs the OpenAPI contracts folder")
-    return {"OPENAPI_DIR": str(ctx.openapi_dir)}
+    # Every request in the gateway's log too: locally, following one request through every
+    # service's log matters more than the gateway's last microseconds.
+    return {"OPENAPI_DIR": str(ctx.openapi_dir), "ACCESS_LOG": "all"}
 
 
 def _broker(_: ServiceSpec, ctx: EnvContext) -> dict[str, str]:

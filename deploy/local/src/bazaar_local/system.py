@@ -174,6 +174,8 @@ class System:
             event_schemas_dir=root / "contracts" / "events",
             log_level=self.config.log_level,
             fault_injection=self.config.fault_injection,
+            traces_exporter=self.config.traces_exporter,
+            traces_dir=self.config.traces_dir if self.config.traces_exporter == "file" else None,
         )
         return {**build_service_environment(spec, ctx), **self.config.overrides_for(spec.name)}
 
@@ -248,6 +250,11 @@ class System:
         credentials.ensure_signing_key(config.signing_key_file)
         self._check_ports_free()
 
+        # NATS needs nothing from PostgreSQL: it comes up while the cluster starts (or initdb
+        # runs), and is waited for after the databases.
+        self._spawner.run(self.nats.start)
+        self._record_state()
+
         self._progress("postgres", "starting PostgreSQL", 0)
         self.postgres.init()
         self._spawner.run(self.postgres.start)
@@ -260,8 +267,6 @@ class System:
             self.database_urls[name] = self.postgres.ensure_database_sync(name, name, password)
 
         self._progress("nats", "starting NATS JetStream", 2)
-        self._spawner.run(self.nats.start)
-        self._record_state()
         self.nats.wait_ready(timeout=config.ready_timeout)
 
         # All at once: no service needs another to start (JWKS, upstreams and the broker's

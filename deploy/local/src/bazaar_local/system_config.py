@@ -33,6 +33,9 @@ class SystemConfig:
     # The `/admin/faults` endpoints (admin token only) that `bazaar chaos` drives: on for the
     # local system, a developer's machine; the services' own default stays off.
     fault_injection: bool = True
+    # Spans of every service as OTLP/JSON lines under `traces_dir` ("file"), or none ("none":
+    # trace ids still propagate to logs and responses). What `bazaar trace` reads.
+    traces_exporter: str = "file"
     # Per-service variables applied last, over the launcher's own (`ALL_SERVICES` first, then
     # the service's name): tests shorten breaker windows or lower admission limits this way.
     extra_env: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
@@ -53,6 +56,10 @@ class SystemConfig:
     @property
     def logs_dir(self) -> Path:
         return self.data_dir / "logs"
+
+    @property
+    def traces_dir(self) -> Path:
+        return self.data_dir / "traces"
 
     @property
     def nats_dir(self) -> Path:
