@@ -1,0 +1,1 @@
+"""The `bazaar` commands, one module per group; `bazaar_local.cli` registers them."""

@@ -1,0 +1,304 @@
+"""Seeing one order everywhere: its trace in the local store, its trace id in every service's
+log, its work in every service's metrics; and injected faults as error spans and counters."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import httpx
+import pytest
+
+from bazaar_local.chaos import Chaos, Faults
+from bazaar_local.system import System
+from bazaar_local.trace_store import (
+    KIND_CLIENT,
+    KIND_CONSUMER,
+    KIND_PRODUCER,
+    KIND_SERVER,
+    STATUS_ERROR,
+    Span,
+    load_trace,
+    orphans,
+    roots,
+)
+from bazaar_local.trace_view import render_waterfall
+
+pytestmark = pytest.mark.system
+
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+TRACED = ("gateway", "orders", "products", "payments", "notifications")
+
+
+def body(product: str, token: str = "tok_visa") -> dict[str, object]:
+    return {"items": [{"productId": product, "quantity": 1}], "paymentToken": token}
+
+
+def _complete(spans: list[Span]) -> bool:
+    """Every service's part is in (files are written a batch at a time) and nothing dangles."""
+    services = {span.service for span in spans}
+    return (
+        services >= set(TRACED)
+        and any(s.kind == KIND_CONSUMER and s.service == "notifications" for s in spans)
+        and not orphans(spans)
+    )
+
+
+def _wait_for_trace(traces: Path, trace_id: str, seconds: float = 30.0) -> list[Span]:
+    deadline = time.monotonic() + seconds
+    while True:
+        spans = load_trace(traces, trace_id)
+        if _complete(spans):
+            return spans
+        assert time.monotonic() < deadline, render_waterfall(spans)
+        time.sleep(0.2)
+
+
+def _by_id(spans: list[Span]) -> dict[str, Span]:
+    return {span.span_id: span for span in spans}
+
+
+def _parent(span: Span, spans: dict[str, Span]) -> Span:
+    assert span.parent_span_id is not None, span
+    return spans[span.parent_span_id]
+
+
+def test_one_order_is_one_trace_from_the_gateway_to_the_notification(
+    shop: System, driver, register, make_product
+) -> None:  # type: ignore[no-untyped-def]
+    me = register()
+    product = make_product(inventory=5)
+
+    async def place() -> tuple[str, str]:
+        [placed] = await driver.place([(me, body(product))])
+        assert placed.status_code == 202, placed.text
+        order_id = str(placed.json()["orderId"])
+        done = await driver.wait_terminal([(me, order_id)])
+        assert done[order_id]["status"] == "CONFIRMED"
+        return placed.headers["x-trace-id"], order_id
+
+    trace_id, order_id = asyncio.run(place())
+    spans = _wait_for_trace(shop.config.traces_dir, trace_id)
+    by_id = _by_id(spans)
+
+    # One root, the gateway's, and every other span's parent is in the trace.
+    (root,) = roots(spans)
+    assert (root.service, root.kind, root.name) == ("gateway", KIND_SERVER, "POST /orders")
+    assert orphans(spans) == []
+    # The gateway's span is the parent of orders' request span, which carries the order id.
+    (placing,) = [s for s in spans if s.service == "orders" and s.kind == KIND_SERVER]
+    assert _parent(placing, by_id) is root
+    assert placing.attributes["bazaar.order_id"] == order_id
+    # The request prices the order, the saga steps reserve and pay: each callee's span is a
+    # child of an orders call made by one of those.
+    steps = [s for s in spans if s.service == "orders" and s.name.startswith("saga ")]
+    assert [s.name for s in sorted(steps, key=lambda s: s.start_ns)] == [
+        "saga RESERVING",
+        "saga AUTHORIZING",
+        "saga CAPTURING",
+    ]
+    for callee in ("products", "payments"):
+        served = [s for s in spans if s.service == callee and s.kind == KIND_SERVER]
+        assert served, callee
+        for span in served:
+            call = _parent(span, by_id)
+            assert (call.service, call.kind) == ("orders", KIND_CLIENT)
+            assert _parent(call, by_id) in [placing, *steps]
+        # ... and the callee's statements are its children.
+        assert any(
+            s.service == callee and s.attributes.get("db.system.name") == "postgresql"
+            for s in spans
+        )
+    # The broker hop: orders publishes OrderConfirmed, notifications consumes it.
+    (published,) = [
+        s for s in spans if s.kind == KIND_PRODUCER and s.name.endswith("order.confirmed.v1")
+    ]
+    assert published.service == "orders"
+    assert _parent(published, by_id).name == "saga CAPTURING"
+    (consumed,) = [s for s in spans if s.service == "notifications" and s.kind == KIND_CONSUMER]
+    assert _parent(consumed, by_id) is published
+    assert all(s.status_code != STATUS_ERROR for s in spans)
+
+    # `bazaar trace` shows it: every service, parents before their children.
+    waterfall = render_waterfall(spans, width=160)
+    for service in TRACED:
+        assert service in waterfall
+    position = waterfall.index
+    assert position("POST /orders") < position("saga RESERVING") < position("saga CAPTURING")
+    assert position("saga CAPTURING") < position(published.name) < position(consumed.name)
+
+    # The logs: every service wrote lines of this request under the same trace id.
+    traced_lines = _log_lines_with_trace(shop.config.logs_dir, trace_id)
+    assert set(TRACED) <= set(traced_lines), sorted(traced_lines)
+    for service, lines in traced_lines.items():
+        assert all(line["service"] == service and len(line["span_id"]) == 16 for line in lines)
+
+
+def _log_lines_with_trace(logs: Path, trace_id: str) -> dict[str, list[dict[str, object]]]:
+    found: dict[str, list[dict[str, object]]] = {}
+    for path in logs.glob("*.log"):
+        for raw in path.read_text(errors="replace").splitlines():
+            if trace_id not in raw:
+                continue
+            line = json.loads(raw)
+            if line.get("trace_id") == trace_id:
+                found.setdefault(path.stem, []).append(line)
+    return found
+
+
+def test_a_password_never_reaches_any_log(shop: System, gateway: httpx.Client) -> None:
+    password = f"Unmistakable-{time.monotonic_ns()}-secret"
+    email = f"careful-{time.monotonic_ns()}@example.com"
+    assert gateway.post("/users", json={"email": email, "password": password}).status_code == 201
+    assert (
+        gateway.post("/auth/token", json={"email": email, "password": password}).status_code == 200
+    )
+    wrong = gateway.post("/auth/token", json={"email": email, "password": password + "x"})
+    assert wrong.status_code == 401
+    # A malformed body that echoes the password back in a validation error must not log it.
+    bad = gateway.post("/users", json={"email": "not-an-email", "password": password})
+    assert bad.status_code == 422
+    logs = shop.config.logs_dir
+    written = {path.name: path.read_text(errors="replace") for path in logs.glob("*.log")}
+    assert "users.log" in written
+    assert [name for name, text in written.items() if email in text or password in text] == [
+        name for name, text in written.items() if email in text
+    ]
+    assert not [name for name, text in written.items() if password in text]
+    traces = shop.config.traces_dir
+    assert not [p.name for p in traces.glob("*.jsonl*") if password in p.read_text()]
+
+
+def _families(text: str) -> dict[str, list[tuple[dict[str, str], float]]]:
+    from prometheus_client.parser import text_string_to_metric_families
+
+    found: dict[str, list[tuple[dict[str, str], float]]] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            found.setdefault(sample.name, []).append((sample.labels, sample.value))
+    return found
+
+
+def _total(
+    family: list[tuple[dict[str, str], float]], where: Callable[[dict[str, str]], bool]
+) -> float:
+    return sum(value for labels, value in family if where(labels))
+
+
+def ANY(_: dict[str, str]) -> bool:
+    return True
+
+
+def test_every_service_exposes_red_pool_outbox_consumer_and_saga_metrics(
+    shop: System, driver, register, make_product
+) -> None:  # type: ignore[no-untyped-def]
+    me = register()
+    product = make_product(inventory=20)
+
+    async def place_three() -> None:
+        placed = await driver.place([(me, body(product)) for _ in range(3)])
+        ids = [(me, str(p.json()["orderId"])) for p in placed]
+        await driver.wait_terminal(ids)
+        await driver.quiesce()
+
+    asyncio.run(place_three())
+    urls = shop.urls()
+    scraped = {name: httpx.get(f"{urls[name]}/metrics", timeout=10) for name in urls}
+    assert all(answer.status_code == 200 for answer in scraped.values())
+    metrics = {name: _families(answer.text) for name, answer in scraped.items()}
+
+    for name in ("gateway", "users", "products", "orders", "payments"):
+        requests = metrics[name]["bazaar_http_requests_total"]
+        assert _total(requests, ANY) > 0, name
+        # Counted per route template, never per concrete path (bounded label values).
+        assert not [labels["route"] for labels, _ in requests if UUID.search(labels["route"])]
+        assert _total(metrics[name]["bazaar_http_request_duration_seconds_count"], ANY) > 0
+        buckets = metrics[name]["bazaar_http_request_duration_seconds_bucket"]
+        assert all(value >= 0 for _, value in buckets)
+    orders_requests = metrics["orders"]["bazaar_http_requests_total"]
+    assert _total(orders_requests, lambda x: x["route"] == "/orders" and x["status"] == "202") >= 3
+    gateway_requests = metrics["gateway"]["bazaar_http_requests_total"]
+    assert _total(gateway_requests, lambda x: x["route"] == "/orders") >= 3
+    for name in ("users", "products", "orders", "payments", "notifications"):
+        size = _total(metrics[name]["bazaar_db_pool_size"], ANY)
+        in_use = _total(metrics[name]["bazaar_db_pool_checked_out"], ANY)
+        assert size >= 1, name
+        assert 0 <= in_use <= size + 20, name
+    for name in ("orders", "payments", "products"):
+        assert _total(metrics[name]["bazaar_outbox_pending"], ANY) == 0  # quiesced
+        assert _total(metrics[name]["bazaar_outbox_oldest_pending_seconds"], ANY) >= 0
+    consumed = metrics["notifications"]["bazaar_consumer_events_total"]
+    assert _total(consumed, lambda x: x["outcome"] == "applied") >= 3
+    assert "bazaar_consumer_pending" in metrics["notifications"]
+    assert "bazaar_consumer_redeliveries_total" in metrics["notifications"]
+    sagas = metrics["orders"]["bazaar_saga_outcomes_total"]
+    assert _total(sagas, lambda x: x["status"] == "CONFIRMED") >= 3
+    steps = metrics["orders"]["bazaar_saga_steps_total"]
+    assert _total(steps, lambda x: x["step"] == "capture" and x["outcome"] == "succeeded") >= 3
+    breakers = metrics["gateway"]["bazaar_circuit_breaker_state"]
+    assert {labels["upstream"] for labels, _ in breakers} >= {"orders", "products", "users"}
+    assert all(value == 0 for _, value in breakers)  # closed
+    assert "bazaar_requests_shed_total" in metrics["gateway"]
+    assert "bazaar_rate_limited_total" in metrics["gateway"]
+    # The gateway routes the API, never a service's /metrics.
+    assert httpx.get(f"{shop.gateway_url}/orders/metrics", timeout=10).status_code in (401, 404)
+
+
+def test_injected_faults_are_error_spans_and_error_counts(
+    resilient_shop: System,
+    resilient_driver,
+    resilient_register,
+    resilient_product,
+    chaos: Chaos,
+    metrics,
+) -> None:  # type: ignore[no-untyped-def]
+    product = resilient_product(inventory=10)
+    shopper = resilient_register()
+    before = metrics.read("payments").value("bazaar_http_requests_total", status="503")
+
+    async def place_during_fault() -> tuple[str, str]:
+        await asyncio.to_thread(chaos.set, "payments", Faults(error_rate=1.0, error_status=503))
+        try:
+            [placed] = await resilient_driver.place([(shopper, body(product))])
+            assert placed.status_code == 202, placed.text
+
+            async def failed_once() -> bool:
+                now = metrics.read("payments").value("bazaar_http_requests_total", status="503")
+                return now > before
+
+            await resilient_driver.eventually(failed_once, what="payments answered 503")
+        finally:
+            await asyncio.to_thread(chaos.clear, "payments")
+        order_id = str(placed.json()["orderId"])
+        done = await resilient_driver.wait_terminal([(shopper, order_id)], seconds=120)
+        assert done[order_id]["status"] == "CONFIRMED"  # retried once the fault was gone
+        return placed.headers["x-trace-id"], order_id
+
+    trace_id, _ = asyncio.run(place_during_fault())
+    injected = metrics.read("payments").value("bazaar_faults_injected_total")
+    assert injected >= 1
+    traces = resilient_shop.config.traces_dir
+
+    deadline = time.monotonic() + 30
+    while True:
+        spans = load_trace(traces, trace_id)
+        failed = [s for s in spans if s.status_code == STATUS_ERROR]
+        services = {s.service for s in failed}
+        finished = any(s.name == "saga CAPTURING" for s in spans)
+        if {"payments", "orders"} <= services and finished and not orphans(spans):
+            break
+        assert time.monotonic() < deadline, render_waterfall(spans)
+        time.sleep(0.2)
+    refused = [s for s in failed if s.service == "payments" and s.kind == KIND_SERVER]
+    # The fault answers before routing: the span names the path it refused.
+    assert {s.attributes["url.path"] for s in refused} == {"/internal/payments"}
+    assert {s.attributes["http.response.status_code"] for s in refused} == {503}
+    # orders' call that got the 503 failed too; its retry, once the fault was gone, did not.
+    calls = [s for s in spans if s.service == "orders" and s.name == "POST payments"]
+    assert STATUS_ERROR in {s.status_code for s in calls}
+    assert calls[-1].status_code != STATUS_ERROR
+    assert "✗" in render_waterfall(spans, width=160)
