@@ -326,8 +326,10 @@ class FakeStore:
         # a process killed right after an external call, before it recorded the outcome.
         self.commit_budget: int | None = None
         self.commits = 0
+        self.units_opened = 0
 
     def __call__(self) -> FakeUnitOfWork:
+        self.units_opened += 1
         return FakeUnitOfWork(self)
 
     def saga(self, order_id: uuid.UUID) -> Saga:

@@ -88,6 +88,7 @@ class OutboxRelay:
         max_backoff_seconds: float = 5.0,
         final_flush_seconds: float = 2.0,
         metrics: ServiceMetrics | None = None,
+        backlog_seconds: float = 1.0,
     ) -> None:
         self.database = database
         self.broker = broker
@@ -98,6 +99,8 @@ class OutboxRelay:
         self.final_flush_seconds = final_flush_seconds
         self.metrics = metrics
         self._tracing = current_tracing()
+        self.backlog_seconds = backlog_seconds
+        self._backlog_read_at = float("-inf")
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
@@ -142,8 +145,13 @@ class OutboxRelay:
             except Exception as exc:  # broker or database away: keep the rows, try later
                 delay = min(max(delay, self.poll_seconds) * 2, self.max_backoff_seconds)
                 _log.warning("outbox_relay_failed", error=str(exc), retry_in=delay, final=final)
-            # After a failed pass too: a growing backlog during an outage is the point.
-            await self._observe_backlog()
+            # After a failed pass too: a growing backlog during an outage is the point. At most
+            # once a second: woken by every commit, the relay would otherwise pay a second
+            # transaction per event for a gauge scraped every few seconds.
+            now = asyncio.get_running_loop().time()
+            if final or now - self._backlog_read_at >= self.backlog_seconds:
+                self._backlog_read_at = now
+                await self._observe_backlog()
             if final:
                 return
             if self._stopping:

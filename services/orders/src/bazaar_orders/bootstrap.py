@@ -143,8 +143,9 @@ def create_app(
 
                     async def on_order_placed(event: CloudEvent, _: AsyncSession | None) -> None:
                         # Idempotent without an inbox: a saga already past its first step (or
-                        # leased elsewhere) is simply not claimed.
-                        await runner.advance(uuid.UUID(str(event.data["orderId"])))
+                        # leased elsewhere) is simply not claimed; one this process is running
+                        # already (its kick) is not even tried.
+                        await driver.advance_unless_running(uuid.UUID(str(event.data["orderId"])))
 
                     consumer = EventConsumer(
                         nats,

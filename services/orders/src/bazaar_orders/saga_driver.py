@@ -46,6 +46,13 @@ class SagaDriver:
         self._running[order_id] = task
         task.add_done_callback(lambda _: self._running.pop(order_id, None))
 
+    async def advance_unless_running(self, order_id: uuid.UUID) -> None:
+        """Advances the saga now unless this process is already running it (then its lease
+        would refuse the claim anyway: the round trip is saved)."""
+        if order_id in self._running:
+            return
+        await self.runner.advance(order_id)
+
     async def _advance(self, order_id: uuid.UUID) -> None:
         async with self._slots:
             try:
