@@ -113,6 +113,22 @@ async def measure_orders(
     return driver.figures
 
 
+async def measure_throughput(
+    system: System, *, seconds: float, concurrency: int, shop: Shop | None = None
+) -> OrderFigures:
+    """A closed loop that measures confirmed orders/s only: it polls coarsely, so the polls
+    stay a small part of the load the orders compete with."""
+    first, fraction = COARSE_POLLING
+    return await measure_orders(
+        system,
+        seconds=seconds,
+        concurrency=concurrency,
+        shop=shop,
+        poll_seconds=first,
+        poll_fraction=fraction,
+    )
+
+
 class _Driver:
     def __init__(
         self,

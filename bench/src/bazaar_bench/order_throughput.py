@@ -12,7 +12,7 @@ import asyncio
 
 from .context import BenchContext
 from .figures import Figure, Ratio, at_least
-from .order_driver import COARSE_POLLING, OrderFigures, measure_orders
+from .order_driver import COARSE_POLLING, OrderFigures, measure_orders, measure_throughput
 from .pgbench_orders import PgbenchOrders
 from .stats import median, ratio
 from .system_session import SystemSession
@@ -32,14 +32,8 @@ async def run(ctx: BenchContext, session: SystemSession) -> Figure:
     levels = QUICK_CONCURRENCIES if ctx.quick else FULL_CONCURRENCIES
 
     async def closed(concurrency: int, phase: str) -> OrderFigures:
-        first, fraction = COARSE_POLLING
-        result = await measure_orders(
-            system,
-            seconds=ctx.order_seconds,
-            concurrency=concurrency,
-            shop=shop,
-            poll_seconds=first,
-            poll_fraction=fraction,
+        result = await measure_throughput(
+            system, seconds=ctx.order_seconds, concurrency=concurrency, shop=shop
         )
         figure.runs.append({"phase": phase, **result.to_json()})
         return result

@@ -14,7 +14,7 @@ from bazaar_local.system import System
 from .bench_system import supports_traces_exporter
 from .context import BenchContext
 from .figures import Figure, Ratio
-from .order_driver import COARSE_POLLING, OrderFigures, measure_orders
+from .order_driver import OrderFigures, measure_orders, measure_throughput
 from .stats import median, ratio
 from .system_session import SystemSession
 
@@ -66,14 +66,8 @@ async def _compare(
             if getattr(system.config, "traces_exporter", None) != exporter:
                 switch_exporter(system, exporter)
             await measure_orders(system, seconds=1, concurrency=1, shop=shop)  # warm-up
-            first, fraction = COARSE_POLLING
-            result = await measure_orders(
-                system,
-                seconds=ctx.order_seconds,
-                concurrency=concurrency,
-                shop=shop,
-                poll_seconds=first,
-                poll_fraction=fraction,
+            result = await measure_throughput(
+                system, seconds=ctx.order_seconds, concurrency=concurrency, shop=shop
             )
             results[exporter].append(result)
             figure.runs.append({"round": round_no, "traces": exporter, **result.to_json()})

@@ -37,20 +37,39 @@ def traced_database(tracing: Tracing, database: Database) -> Database:
     return database
 
 
-def wire(
-    tracing: Tracing, database: Database, broker: NatsBroker, name: str, **options: Any
-) -> tuple[OutboxRelay, EventConsumer]:
-    """A relay and a consumer built as a service's lifespan builds them: under its tracing."""
+async def place_and_consume(
+    tracing: Tracing,
+    database: Database,
+    broker: NatsBroker,
+    eventually: Any,
+    exporter: InMemorySpanExporter,
+    *,
+    consumer_name: str,
+    data: dict[str, Any],
+    **options: Any,
+) -> list[ReadableSpan]:
+    """A request span commits an event; the relay publishes it and a consumer handles it, both
+    built as a service's lifespan builds them (under its tracing). Returns every span."""
+    with tracing.tracer.start_as_current_span("POST /things", kind=SpanKind.SERVER):
+        async with database.transaction() as session:
+            await enqueue(session, new_event(source="/t", type=TYPE, subject="1", data=data))
     token = tracing_var.set(tracing)
     try:
         relay = OutboxRelay(database, broker)
         consumer = EventConsumer(
-            broker, name=name, stream_service="test", types=[TYPE], handler=apply,
+            broker, name=consumer_name, stream_service="test", types=[TYPE], handler=apply,
             database=database, **options,
         )  # fmt: skip
     finally:
         tracing_var.reset(token)
-    return relay, consumer
+    # The relay's own poll runs outside any span: it is not traced, its publish is.
+    assert await relay.publish_pending() == 1
+    consumer.start()
+    try:
+        await eventually(lambda: _consumed(exporter))
+    finally:
+        await consumer.stop()
+    return list(exporter.get_finished_spans())
 
 
 async def apply(event: CloudEvent, session: AsyncSession | None) -> None:
@@ -76,22 +95,12 @@ async def test_statements_publish_and_consume_join_the_trace_that_made_the_event
     broker: NatsBroker,
     eventually,
 ) -> None:
-    with tracing.tracer.start_as_current_span("POST /things", kind=SpanKind.SERVER) as request:
-        async with traced_database.transaction() as session:
-            await enqueue(session, new_event(source="/t", type=TYPE, subject="1", data={}))
-    relay, consumer = wire(tracing, traced_database, broker, "traced-applier")
-    # The relay's own poll runs outside any span: it is not traced, its publish is.
-    assert await relay.publish_pending() == 1
-    consumer.start()
-    try:
-        await eventually(lambda: _consumed(exporter))
-    finally:
-        await consumer.stop()
-
-    spans = list(exporter.get_finished_spans())
-    trace_ids = {span.context.trace_id for span in spans}
-    assert trace_ids == {request.get_span_context().trace_id}
+    spans = await place_and_consume(
+        tracing, traced_database, broker, eventually, exporter,
+        consumer_name="traced-applier", data={},
+    )  # fmt: skip
     server = _one(spans, SpanKind.SERVER)
+    assert {span.context.trace_id for span in spans} == {server.context.trace_id}
     insert = _one(spans, SpanKind.CLIENT, "INSERT outbox")
     publish = _one(spans, SpanKind.PRODUCER)
     process = _one(spans, SpanKind.CONSUMER)
@@ -115,17 +124,11 @@ async def test_a_failing_handler_is_an_error_span(
     broker: NatsBroker,
     eventually,
 ) -> None:
-    with tracing.tracer.start_as_current_span("POST /things", kind=SpanKind.SERVER):
-        async with traced_database.transaction() as session:
-            await enqueue(session, new_event(source="/t", type=TYPE, subject="2", data={"fail": 1}))
-    relay, consumer = wire(tracing, traced_database, broker, "traced-refuser", max_deliver=1)
-    await relay.publish_pending()
-    consumer.start()
-    try:
-        await eventually(lambda: _consumed(exporter))
-    finally:
-        await consumer.stop()
-    process = _one(list(exporter.get_finished_spans()), SpanKind.CONSUMER)
+    spans = await place_and_consume(
+        tracing, traced_database, broker, eventually, exporter,
+        consumer_name="traced-refuser", data={"fail": 1}, max_deliver=1,
+    )  # fmt: skip
+    process = _one(spans, SpanKind.CONSUMER)
     assert process.status.status_code is StatusCode.ERROR
     assert "this handler refuses" in (process.status.description or "")
     assert process.attributes is not None

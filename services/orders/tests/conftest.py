@@ -7,6 +7,7 @@ transaction that only shows what was committed) and can be told to fail.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import socket
 import uuid
@@ -15,6 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from types import TracebackType
+from typing import Any
 
 import pytest
 
@@ -52,6 +54,24 @@ class FakeCatalog:
         if self.unavailable:
             raise DependencyUnavailable("products", "connection refused")
         return {p: self.products[p] for p in product_ids if p in self.products}
+
+
+class GatedInventory:
+    """Holds every reservation until the test opens the gate, so a saga stays mid-step (and
+    runners overlap)."""
+
+    def __init__(self, inner: Any) -> None:
+        self.inner = inner
+        self.entered = asyncio.Event()
+        self.gate = asyncio.Event()
+
+    async def reserve(self, order_id: uuid.UUID, lines: Sequence[RequestedLine]) -> None:
+        self.entered.set()
+        await self.gate.wait()
+        await self.inner.reserve(order_id, lines)
+
+    async def release(self, order_id: uuid.UUID) -> None:
+        await self.inner.release(order_id)
 
 
 class FakeInventory:
@@ -392,6 +412,12 @@ def catalog() -> FakeCatalog:
 @pytest.fixture
 def inventory() -> FakeInventory:
     return FakeInventory()
+
+
+@pytest.fixture
+def gated(inventory: FakeInventory) -> GatedInventory:
+    """The inventory behind a gate the test opens (`gated.gate.set()`)."""
+    return GatedInventory(inventory)
 
 
 @pytest.fixture

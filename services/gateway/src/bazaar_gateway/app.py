@@ -12,10 +12,7 @@ import contextlib
 import time
 from collections.abc import Awaitable, Callable
 
-from opentelemetry import context as otel_context
-from opentelemetry import trace
-from opentelemetry.trace import SpanKind
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Receive, Scope, Send
 
 from chassis import (
     NotFound,
@@ -30,11 +27,11 @@ from chassis import (
 from chassis.admission import AdmissionControl
 from chassis.deadlines import DEADLINE_EXCEEDED_TYPE, parse_header
 from chassis.metrics import ROUTE_UNMATCHED, ServiceMetrics
-from chassis.middleware import end_server_span
 
 from .catalog_cache import CatalogCache, CatalogRead
 from .client_identity import ClientIdentity
 from .edge_auth import EdgeAuth
+from .edge_span import TRACE_HEADERS, EdgeSpan
 from .proxy import forward
 from .rate_limits import Header, RateLimiter, route_keys_unknown
 from .responses import send_body, send_json, send_problem
@@ -49,7 +46,6 @@ _access = get_logger("bazaar_gateway.access")
 # control nor rate limits apply to them.
 _OWN_PATHS = frozenset({"/health", "/ready", "/metrics"})
 RATE_LIMITED = "https://bazaar.dev/problems/rate-limited"
-_TRACE_HEADERS = frozenset({b"traceparent", b"tracestate", b"x-amzn-trace-id"})
 
 
 class Gateway:
@@ -112,7 +108,7 @@ class Gateway:
         for name, value in scope["headers"]:
             if name == b"x-request-id":
                 incoming_id = value
-            elif name in _TRACE_HEADERS:
+            elif name in TRACE_HEADERS:
                 trace_headers[name.decode("latin-1")] = value.decode("latin-1")
             elif name == b"authorization":
                 authorization = value
@@ -133,20 +129,8 @@ class Gateway:
                 request_id_var.reset(token)
             return
         # The trace starts at the edge (or continues the client's): every answer names it.
-        span = self.tracing.tracer.start_span(
-            method,
-            context=self.tracing.extract(trace_headers),
-            kind=SpanKind.SERVER,
-            attributes={"http.request.method": method, "url.path": path},
-        )
-        context_token = otel_context.attach(trace.set_span_in_context(span))
-        trace_id = (b"x-trace-id", f"{span.get_span_context().trace_id:032x}".encode())
-
-        async def send_with_trace(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                message["headers"] = [*message.get("headers", ()), trace_id]
-            await send(message)
-
+        edge = EdgeSpan(self.tracing, method, path, trace_headers)
+        send_with_trace = edge.answering(send)
         status = 500
         try:
             status = await self._http(
@@ -154,7 +138,7 @@ class Gateway:
             )
         except Exception as exc:
             _log.exception("unhandled_error", error_type=type(exc).__name__, request_id=request_id)
-            span.record_exception(exc)
+            edge.span.record_exception(exc)
             # If the response had already started, the server drops the connection instead.
             with contextlib.suppress(RuntimeError):
                 problem = Problem("An unexpected error occurred.")
@@ -172,8 +156,7 @@ class Gateway:
                     duration_ms=round(elapsed * 1000, 2),
                     request_id=request_id,
                 )
-            end_server_span(span, method, route, status)
-            otel_context.detach(context_token)
+            edge.end(method, route, status)
             request_id_var.reset(token)
 
     async def _http(

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -93,27 +92,11 @@ async def test_rejected_orders_say_why_and_hold_nothing(
     assert broker.published[1].data["reason"] == reason
 
 
-class _GatedInventory:
-    """Holds every reservation until the test opens the gate, so runners overlap."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.entered = asyncio.Event()
-        self.gate = asyncio.Event()
-
-    async def reserve(self, order_id: uuid.UUID, lines: Sequence[RequestedLine]) -> None:
-        self.entered.set()
-        await self.gate.wait()
-        await self.inner.reserve(order_id, lines)
-
-    async def release(self, order_id: uuid.UUID) -> None:
-        await self.inner.release(order_id)
-
-
 async def test_racing_runners_make_each_call_once(
     app: FastAPI,
     catalog: Any,
     inventory: Any,
+    gated: Any,
     payments: Any,
     get_order: Any,
     place: Any,
@@ -121,7 +104,6 @@ async def test_racing_runners_make_each_call_once(
     mug = catalog.add("2.00")
     inventory.stock_up(mug, 10)
     order_id = uuid.UUID(await place((mug, 4)))
-    gated = _GatedInventory(inventory)
     runners = [
         SagaRunner(uow=app.state.uow, inventory=gated, payments=payments, owner=f"replica-{i}")
         for i in range(5)

@@ -3,15 +3,13 @@ sagas, over in-memory fakes."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
-from collections.abc import Sequence
 from typing import Any
 
 import pytest
 
 from bazaar_orders import services
-from bazaar_orders.domain import OrderNotCancellable, OrderNotFound, OrderStatus, RequestedLine
+from bazaar_orders.domain import OrderNotCancellable, OrderNotFound, OrderStatus
 from bazaar_orders.order_events import ORDER_CANCELLED
 from bazaar_orders.saga import SagaState
 from bazaar_orders.saga_driver import SagaDriver
@@ -101,37 +99,19 @@ async def test_the_sweeper_resumes_due_sagas_and_leaves_leased_ones_alone(
     assert await driver.sweep_once() == 0
 
 
-class _HeldInventory:
-    """Holds reservations until released, so a kicked saga stays running."""
-
-    def __init__(self, inner: Any) -> None:
-        self.inner = inner
-        self.entered = asyncio.Event()
-        self.gate = asyncio.Event()
-
-    async def reserve(self, order_id: uuid.UUID, lines: Sequence[RequestedLine]) -> None:
-        self.entered.set()
-        await self.gate.wait()
-        await self.inner.reserve(order_id, lines)
-
-    async def release(self, order_id: uuid.UUID) -> None:
-        await self.inner.release(order_id)
-
-
 async def test_an_event_for_a_saga_this_process_runs_claims_nothing(
-    stocked: Any, inventory: Any, store: Any, place: Any, make_runner: Any
+    stocked: Any, inventory: Any, gated: Any, store: Any, place: Any, make_runner: Any
 ) -> None:
     mug = stocked("1.00")
     order = await place((mug, 1))
-    held = _HeldInventory(inventory)
-    driver = SagaDriver(make_runner(inventory=held), uow=store, concurrency=4)
+    driver = SagaDriver(make_runner(inventory=gated), uow=store, concurrency=4)
     driver.kick(order.order_id)
-    await held.entered.wait()
+    await gated.entered.wait()
     opened = store.units_opened
 
     await driver.advance_unless_running(order.order_id)  # OrderPlaced arrives meanwhile
     assert store.units_opened == opened  # not even a claim was tried
-    held.gate.set()
+    gated.gate.set()
     await driver.drain()
     assert store.orders[order.order_id].status is OrderStatus.CONFIRMED
     assert inventory.reserve_calls == [order.order_id]
