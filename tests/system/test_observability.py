@@ -48,14 +48,18 @@ def _complete(spans: list[Span]) -> bool:
     )
 
 
-def _wait_for_trace(traces: Path, trace_id: str, seconds: float = 30.0) -> list[Span]:
-    deadline = time.monotonic() + seconds
-    while True:
-        spans = load_trace(traces, trace_id)
-        if _complete(spans):
-            return spans
-        assert time.monotonic() < deadline, render_waterfall(spans)
-        time.sleep(0.2)
+def _wait_for_trace(
+    traces: Path, trace_id: str, complete: Callable[[list[Span]], bool] = _complete
+) -> list[Span]:
+    """The trace once `complete` says so (spans are written a batch at a time, per service)."""
+    spans: list[Span] = []
+
+    def loaded() -> bool:
+        spans[:] = load_trace(traces, trace_id)
+        return complete(spans)
+
+    _until(loaded, what=f"trace {trace_id} complete", seconds=30.0)
+    return spans
 
 
 def _by_id(spans: list[Span]) -> dict[str, Span]:
@@ -298,16 +302,13 @@ def test_injected_faults_are_error_spans_and_error_counts(
     assert injected >= 1
     traces = resilient_shop.config.traces_dir
 
-    deadline = time.monotonic() + 30
-    while True:
-        spans = load_trace(traces, trace_id)
-        failed = [s for s in spans if s.status_code == STATUS_ERROR]
-        services = {s.service for s in failed}
+    def failed_then_finished(spans: list[Span]) -> bool:
+        failed = {s.service for s in spans if s.status_code == STATUS_ERROR}
         finished = any(s.name == "saga CAPTURING" for s in spans)
-        if {"payments", "orders"} <= services and finished and not orphans(spans):
-            break
-        assert time.monotonic() < deadline, render_waterfall(spans)
-        time.sleep(0.2)
+        return {"payments", "orders"} <= failed and finished and not orphans(spans)
+
+    spans = _wait_for_trace(traces, trace_id, failed_then_finished)
+    failed = [s for s in spans if s.status_code == STATUS_ERROR]
     refused = [s for s in failed if s.service == "payments" and s.kind == KIND_SERVER]
     # The fault answers before routing: the span names the path it refused.
     assert {s.attributes["url.path"] for s in refused} == {"/internal/payments"}

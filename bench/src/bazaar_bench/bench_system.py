@@ -4,7 +4,6 @@ client is one loopback address) and logs at WARNING."""
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 import uuid
@@ -23,11 +22,6 @@ BENCH_ENV: dict[str, dict[str, str]] = {"gateway": {"RATE_LIMITS": UNLIMITED_RAT
 PASSWORD = "bench password, long enough"  # noqa: S105 (throwaway shoppers)
 
 
-def supports_traces_exporter() -> bool:
-    """Whether `SystemConfig` has the `traces_exporter` field ("file" | "none") yet."""
-    return any(f.name == "traces_exporter" for f in dataclasses.fields(SystemConfig))
-
-
 def bench_config(
     data_dir: Path, *, durable: bool = False, traces_exporter: str | None = None
 ) -> SystemConfig:
@@ -37,9 +31,7 @@ def bench_config(
         data_dir, extra_env=BENCH_ENV, log_level="WARNING", fast_postgres=not durable
     )
     if traces_exporter is not None:
-        if not supports_traces_exporter():
-            raise ValueError("SystemConfig has no traces_exporter field")
-        setattr(config, "traces_exporter", traces_exporter)  # noqa: B010
+        config.traces_exporter = traces_exporter
     return config
 
 

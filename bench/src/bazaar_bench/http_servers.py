@@ -4,7 +4,6 @@ gateway in front of it. Each on a free loopback port, started by `Children` (so 
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import os
 import subprocess
@@ -12,7 +11,6 @@ import sys
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 from bazaar_local.paths import repo_root
 from bazaar_local.ports import free_port
@@ -121,15 +119,13 @@ def start_gateway(
     port = free_port()
     upstream_port = int(upstream.url.rsplit(":", 1)[1])
     ports = dict.fromkeys(("users", "products", "orders", "notifications"), upstream_port)
-    # Spans go where `bazaar up` sends them (files), once the launcher knows about them.
-    tracing: dict[str, Any] = {}
-    if "traces_exporter" in {f.name for f in dataclasses.fields(EnvContext)}:
-        tracing = {"traces_exporter": "file", "traces_dir": work_dir / "traces"}
+    # Spans go where `bazaar up` sends them: to files.
     ctx = EnvContext(
         ports={**ports, "gateway": port},
         openapi_dir=repo_root() / "contracts" / "openapi",
         log_level=log_level,
-        **tracing,
+        traces_exporter="file",
+        traces_dir=work_dir / "traces",
     )
     env = {
         **os.environ,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from bazaar_local.system import System
 
-from .bench_system import supports_traces_exporter
 from .context import BenchContext
 from .figures import Figure, Ratio
 from .order_driver import OrderFigures, measure_orders, measure_throughput
@@ -26,7 +25,7 @@ EXPORTERS = ("file", "none")
 
 def switch_exporter(system: System, exporter: str) -> None:
     """Restart every service with TRACES_EXPORTER=`exporter` (all at once, then wait)."""
-    setattr(system.config, "traces_exporter", exporter)  # noqa: B010
+    system.config.traces_exporter = exporter
     names = [spec.name for spec in system.config.services]
     for spec in system.config.services:
         got = system.service_environment(spec).get("TRACES_EXPORTER")
@@ -40,15 +39,12 @@ def switch_exporter(system: System, exporter: str) -> None:
 
 async def run(ctx: BenchContext, session: SystemSession) -> Figure:
     figure = Figure(KEY, TITLE)
-    if not supports_traces_exporter():
-        figure.skipped = "SystemConfig has no traces_exporter field yet"
-        return figure
     system = session.running
-    original = getattr(system.config, "traces_exporter", "file")
+    original = system.config.traces_exporter
     try:
         await _compare(ctx, session, figure, system)
     finally:
-        if getattr(system.config, "traces_exporter", original) != original:
+        if system.config.traces_exporter != original:
             switch_exporter(system, original)
     return figure
 
@@ -63,7 +59,7 @@ async def _compare(
         # Alternate which goes first, so neither always runs on a freshly restarted system.
         order = EXPORTERS if round_no % 2 == 0 else EXPORTERS[::-1]
         for exporter in order:
-            if getattr(system.config, "traces_exporter", None) != exporter:
+            if system.config.traces_exporter != exporter:
                 switch_exporter(system, exporter)
             await measure_orders(system, seconds=1, concurrency=1, shop=shop)  # warm-up
             result = await measure_throughput(
