@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import shutil
 import time
@@ -10,6 +11,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 
 import asyncpg
 import httpx
@@ -36,16 +38,23 @@ class Shopper:
         return {"authorization": f"Bearer {self.token}"}
 
 
-@pytest.fixture(scope="session")
-def shop() -> Iterator[System]:
-    data_dir = make_shared_temp_dir("bazaar-system-")
-    system = System(SystemConfig.with_free_ports(data_dir, fast_postgres=True))
+@contextlib.contextmanager
+def running_system(prefix: str, **config: Any) -> Iterator[System]:
+    """A whole system on free ports in a temp folder, stopped and removed afterwards."""
+    data_dir = make_shared_temp_dir(prefix)
+    system = System(SystemConfig.with_free_ports(data_dir, fast_postgres=True, **config))
     try:
         system.start()
         yield system
     finally:
         system.stop()
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def shop() -> Iterator[System]:
+    with running_system("bazaar-system-") as system:
+        yield system
 
 
 @pytest.fixture(scope="session")
@@ -322,17 +331,8 @@ RESILIENCE_ENV: dict[str, dict[str, str]] = {
 def resilient_shop() -> Iterator[System]:
     """The shop as `bazaar up` runs it, with `RESILIENCE_ENV` on top: one for all resilience
     tests (each `chaos` user leaves it without faults and with every service running)."""
-    data_dir = make_shared_temp_dir("bazaar-resilience-")
-    config = SystemConfig.with_free_ports(
-        data_dir, fast_postgres=True, extra_env=RESILIENCE_ENV, stop_grace=20.0
-    )
-    system = System(config)
-    try:
-        system.start()
+    with running_system("bazaar-resilience-", extra_env=RESILIENCE_ENV, stop_grace=20.0) as system:
         yield system
-    finally:
-        system.stop()
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
@@ -406,6 +406,10 @@ class Samples:
             sample for family in text_string_to_metric_families(text) for sample in family.samples
         ]
 
+    def named(self, name: str) -> list[Any]:
+        """Every sample called `name` (each has `labels` and `value`)."""
+        return [s for s in self.samples if s.name == name]
+
     def value(self, name: str, **labels: str) -> float:
         """The sum of the samples called `name` whose labels include `labels` (0 if none)."""
         return sum(
@@ -436,6 +440,11 @@ class Metrics:
 @pytest.fixture(scope="session")
 def metrics(resilient_shop: System) -> Metrics:
     return Metrics(resilient_shop)
+
+
+@pytest.fixture(scope="session")
+def shop_metrics(shop: System) -> Metrics:
+    return Metrics(shop)
 
 
 @dataclass(frozen=True)
